@@ -1,0 +1,120 @@
+"""Evaluate stage: validate a case → the rules of its action → combine → ``Decision``.
+
+Combining (the case contract):
+
+* ``allow`` iff at least one permit applies and no forbid applies;
+* ``reasons``: every forbid that applies, and — when no permit applies — every
+  permit of the action that failed; never empty on deny;
+* ``basis``: the permits that applied;
+* on allow: the ``outcome`` of the first applying permit that names one, the
+  obligations that apply with their due dates, and the approvals of the applying
+  permits and obligations.
+
+A rule *applies* when its ``when`` holds and its ``unless`` (if any) does not.
+The engine knows no article: everything it decides comes from the ``RuleSet``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any, Iterable
+
+from .errors import EvaluationError
+from .models import Case, Decision
+from .ruleset import RuleSet, load_ruleset
+
+_APPROVAL_ORDER = ("school", "school_council", "city_bureau", "province")
+
+_default: RuleSet | None = None
+
+
+def default_ruleset() -> RuleSet:
+    """The shipped rules, loaded once per process."""
+    global _default
+    if _default is None:
+        _default = load_ruleset()
+    return _default
+
+
+def _as_dict(case: dict | Case) -> Any:
+    if isinstance(case, Case):
+        return case.model_dump(mode="json", exclude_unset=True)
+    return case
+
+
+def evaluate(case: dict | Case, *, ruleset: RuleSet | None = None, explain: bool = False) -> Decision:
+    """Decide one case.  Raises ``CaseError``, ``NotInForceError``, ``CalendarError``
+    or ``EvaluationError`` — never anything else on purpose."""
+    return Decision.model_validate(evaluate_dict(case, ruleset=ruleset, explain=explain))
+
+
+def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain: bool = False) -> dict:
+    """Like ``evaluate`` but returns the decision as a JSON-ready dict."""
+    rs = ruleset or default_ruleset()
+    data = _as_dict(case)
+    rs.validator.validate(data)
+    day = _dt.date.fromisoformat(data["date"])
+    params = rs.params_on(day)
+    action = data["action"]
+    rules = rs.rules_for(action)
+    env: dict = {}
+
+    try:
+        permits = [r for r in rules.permits if r.in_force(day)]
+        applied_forbids = [r for r in rules.forbids if r.in_force(day) and r.applies(data, params, env)]
+        applied_permits = [r for r in permits if r.applies(data, params, env)]
+    except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as e:  # pragma: no cover - checker guards
+        raise EvaluationError(f"规则求值失败：{type(e).__name__}", f"rule evaluation failed: {e}") from None
+
+    allow = bool(applied_permits) and not applied_forbids
+    reasons = [r.reason for r in applied_forbids]
+    if not applied_permits:
+        reasons += [_unmet(r) for r in permits]
+    if not allow and not reasons:
+        raise EvaluationError(f"操作 {action} 在 {day} 没有生效的许可规则，无法作出决定",
+                              f"action {action} has no permit rule in force on {day}")
+
+    outcome = None
+    obligations: list[dict] = []
+    approvals: set[str] = set()
+    if allow:
+        outcome = _outcome(applied_permits, data, params, env)
+        for r in applied_permits:
+            approvals.update(r.approvals)
+        for r in rules.obligations:
+            if r.in_force(day) and r.applies(data, params, env):
+                due = r.due(data, params, env) if r.due is not None else None
+                obligations.append({"rule": r.id, **r.cite.to_dict(), "cite": r.cite_text, "message": r.message,
+                                    "due": due.isoformat() if isinstance(due, _dt.date) else None})
+                approvals.update(r.approvals)
+
+    decision = {
+        "case_id": data.get("case_id"),
+        "action": action,
+        "decision": "allow" if allow else "deny",
+        "outcome": outcome,
+        "reasons": reasons,
+        "basis": [r.reason for r in applied_permits] if allow else [],
+        "obligations": obligations,
+        "approvals": [a for a in _APPROVAL_ORDER if a in approvals] + sorted(approvals - set(_APPROVAL_ORDER)),
+        "ruleset": rs.info(),
+    }
+    if explain:
+        from .explain import trace
+
+        decision["trace"] = trace(rs, data, params)
+    return decision
+
+
+def _unmet(rule) -> dict:
+    if rule.message_unmet:
+        return {**rule.reason, "message": rule.message_unmet}
+    return rule.reason
+
+
+def _outcome(permits: Iterable, data: dict, params: dict, env: dict) -> str | None:
+    for r in permits:
+        for o in r.outcomes:
+            if o.when is None or o.when(data, params, env):
+                return o.value
+    return None

@@ -1,0 +1,368 @@
+"""Compile stage: a checked AST → a Python closure, built once per rule.
+
+A compiled condition is ``fn(case, params, vars) -> value`` where ``case`` is the
+validated case dict, ``params`` the parameter values in force on the case's date
+and ``vars`` the quantifier variables.  Nothing from rule text is executed: each
+node becomes a small closure chosen by its (checked) type.
+
+Null semantics, so that evaluation is total: a path through a missing or null
+value is null (or the schema default of the last field); arithmetic and date
+functions of null are null; an ordered comparison with null is false; ``and`` /
+``or`` / ``not`` treat null as false; quantifiers over null see an empty list.
+"""
+
+from __future__ import annotations
+
+import calendar as _calendar
+import datetime as _dt
+from typing import Any, Callable
+
+from ..errors import EvaluationError
+from . import ast as A
+from .types import DATE, MONTHDAY, Type
+
+Fn = Callable[[dict, dict, dict], Any]
+
+_fromiso = _dt.date.fromisoformat
+_timedelta = _dt.timedelta
+
+
+# --------------------------------------------------------------------------- runtime helpers
+
+
+def add_months(d: _dt.date, n: int) -> _dt.date:
+    """Same day-of-month n months later; a day the month lacks becomes its last day."""
+    month0 = d.month - 1 + n
+    year, month = d.year + month0 // 12, month0 % 12 + 1
+    if not 1 <= year <= 9999:
+        raise EvaluationError(f"日期超出范围：{d} 加 {n} 个月", f"date out of range: {d} + {n} months")
+    last = _calendar.monthrange(year, month)[1]
+    return _dt.date(year, month, min(d.day, last))
+
+
+def add_years(d: _dt.date, n: int) -> _dt.date:
+    return add_months(d, 12 * n)
+
+
+def add_days(d: _dt.date, n: int) -> _dt.date:
+    try:
+        return d + _timedelta(days=n)
+    except OverflowError:
+        raise EvaluationError(f"日期超出范围：{d} 加 {n} 天", f"date out of range: {d} + {n} days") from None
+
+
+def make_date(*args) -> _dt.date:
+    try:
+        if len(args) == 1:
+            return _fromiso(args[0])
+        if len(args) == 2:  # (year, (month, day))
+            year, (month, day) = args
+            return _dt.date(year, month, day)
+        return _dt.date(*args)
+    except (ValueError, TypeError, OverflowError):
+        raise EvaluationError(f"无效日期：{args}", f"invalid date: {args}") from None
+
+
+def parse_monthday(text: str) -> tuple[int, int]:
+    """``10-31`` or ``10月31日`` → (10, 31); raises ValueError."""
+    t = str(text).strip().replace("月", "-").replace("日", "")
+    m, d = t.split("-")
+    month, day = int(m), int(d)
+    _dt.date(2000, month, day)  # validates (2000 is a leap year: 02-29 allowed)
+    return month, day
+
+
+# --------------------------------------------------------------------------- compiler
+
+
+class Compiler:
+    def __init__(self, calendar=None):
+        self.calendar = calendar  # a WorkCalendar, for add_working_days / working_days_between
+
+    def compile(self, e: A.Expr) -> Fn:
+        return getattr(self, "c_" + type(e).__name__)(e)
+
+    # leaves -------------------------------------------------------------------
+    def c_Literal(self, e: A.Literal) -> Fn:
+        v = e.value
+        return lambda c, p, v_, _v=v: _v
+
+    def c_ListLit(self, e: A.ListLit) -> Fn:
+        if all(isinstance(i, A.Literal) for i in e.items):
+            values = tuple(i.value for i in e.items)
+            try:
+                frozen = frozenset(values)
+                return lambda c, p, v, _s=frozen: _s
+            except TypeError:
+                return lambda c, p, v, _t=values: _t
+        fns = [self.compile(i) for i in e.items]
+        return lambda c, p, v: [f(c, p, v) for f in fns]
+
+    def c_Path(self, e: A.Path) -> Fn:
+        parts = e.parts
+        is_date = e.type is not None and e.type.kind == DATE
+        if e.root == "param":
+            name = parts[1]
+            return lambda c, p, v, _n=name: p[_n]
+        # e.defaults holds the schema default of each step's field (checker-filled).
+        if e.root == "var":
+            head, steps = parts[0], tuple(zip(parts[1:], e.defaults or (None,) * (len(parts) - 1)))
+        else:
+            head, steps = None, tuple(zip(parts, e.defaults or (None,) * len(parts)))
+        return _path_getter(head, steps, is_date)
+
+    # boolean ------------------------------------------------------------------
+    def c_Not(self, e: A.Not) -> Fn:
+        f = self.compile(e.operand)
+        return lambda c, p, v: not f(c, p, v)
+
+    def c_BoolOp(self, e: A.BoolOp) -> Fn:
+        fns = tuple(self.compile(o) for o in e.operands)
+        if e.op == "and":
+            if len(fns) == 2:
+                a, b = fns
+                return lambda c, p, v: bool(a(c, p, v)) and bool(b(c, p, v))
+
+            def and_(c, p, v):
+                for f in fns:
+                    if not f(c, p, v):
+                        return False
+                return True
+
+            return and_
+        if len(fns) == 2:
+            a, b = fns
+            return lambda c, p, v: bool(a(c, p, v)) or bool(b(c, p, v))
+
+        def or_(c, p, v):
+            for f in fns:
+                if f(c, p, v):
+                    return True
+            return False
+
+        return or_
+
+    # comparison ---------------------------------------------------------------
+    def c_Compare(self, e: A.Compare) -> Fn:
+        a, b = self.compile(e.left), self.compile(e.right)
+        op = e.op
+        if op == "==":
+            return lambda c, p, v: a(c, p, v) == b(c, p, v)
+        if op == "!=":
+            return lambda c, p, v: a(c, p, v) != b(c, p, v)
+
+        def ordered(fn):
+            def cmp(c, p, v):
+                x = a(c, p, v)
+                if x is None:
+                    return False
+                y = b(c, p, v)
+                return y is not None and fn(x, y)
+
+            return cmp
+
+        import operator
+
+        return ordered({"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op])
+
+    def c_In(self, e: A.In) -> Fn:
+        a, b = self.compile(e.left), self.compile(e.right)
+        if e.negated:
+            def not_in(c, p, v):
+                coll = b(c, p, v)
+                return coll is None or a(c, p, v) not in coll
+
+            return not_in
+
+        def in_(c, p, v):
+            coll = b(c, p, v)
+            return coll is not None and a(c, p, v) in coll
+
+        return in_
+
+    def c_IsNull(self, e: A.IsNull) -> Fn:
+        f = self.compile(e.operand)
+        if e.negated:
+            return lambda c, p, v: f(c, p, v) is not None
+        return lambda c, p, v: f(c, p, v) is None
+
+    # arithmetic ---------------------------------------------------------------
+    def c_Neg(self, e: A.Neg) -> Fn:
+        f = self.compile(e.operand)
+
+        def neg(c, p, v):
+            x = f(c, p, v)
+            return None if x is None else -x
+
+        return neg
+
+    def c_Arith(self, e: A.Arith) -> Fn:
+        a, b = self.compile(e.left), self.compile(e.right)
+        lk, rk = e.left.type.kind, e.right.type.kind
+        if lk == DATE and rk == DATE:  # date - date → days
+            op = lambda x, y: (x - y).days  # noqa: E731
+        elif lk == DATE:
+            op = (lambda x, y: add_days(x, y)) if e.op == "+" else (lambda x, y: add_days(x, -y))
+        elif rk == DATE:
+            op = lambda x, y: add_days(y, x)  # noqa: E731
+        else:
+            op = (lambda x, y: x + y) if e.op == "+" else (lambda x, y: x - y)
+
+        def arith(c, p, v):
+            x = a(c, p, v)
+            if x is None:
+                return None
+            y = b(c, p, v)
+            return None if y is None else op(x, y)
+
+        return arith
+
+    # calls --------------------------------------------------------------------
+    def c_Call(self, e: A.Call) -> Fn:
+        fns = tuple(self.compile(a) for a in e.args)
+        name = e.name
+        if name == "coalesce":
+            a, b = fns
+
+            def coalesce(c, p, v):
+                x = a(c, p, v)
+                return b(c, p, v) if x is None else x
+
+            return coalesce
+        if name == "len":
+            f = fns[0]
+
+            def len_(c, p, v):
+                x = f(c, p, v)
+                return 0 if x is None else len(x)
+
+            return len_
+        impl = self._impl(e)
+        if len(fns) == 1:
+            (f,) = fns
+
+            def call1(c, p, v):
+                x = f(c, p, v)
+                return None if x is None else impl(x)
+
+            return call1
+        if len(fns) == 2:
+            f, g = fns
+
+            def call2(c, p, v):
+                x = f(c, p, v)
+                if x is None:
+                    return None
+                y = g(c, p, v)
+                return None if y is None else impl(x, y)
+
+            return call2
+
+        def calln(c, p, v):
+            args = [f(c, p, v) for f in fns]
+            return None if any(x is None for x in args) else impl(*args)
+
+        return calln
+
+    def _impl(self, e: A.Call) -> Callable:
+        name = e.name
+        cal = self.calendar
+        if name == "add_days":
+            return add_days
+        if name == "add_months":
+            return add_months
+        if name == "add_years":
+            return add_years
+        if name == "add_working_days":
+            return lambda d, n: cal.add_working_days(d, n)
+        if name == "working_days_between":
+            return lambda a, b: cal.working_days_between(a, b)
+        if name == "days_between":
+            return lambda a, b: (b - a).days
+        if name == "date":
+            if len(e.args) == 2 and e.args[1].type.kind == MONTHDAY:
+                return lambda y, md: make_date(y, md)
+            return make_date
+        if name == "year":
+            return lambda d: d.year
+        if name == "month":
+            return lambda d: d.month
+        if name == "day":
+            return lambda d: d.day
+        if name == "min":
+            return min
+        if name == "max":
+            return max
+        raise EvaluationError(f"未实现的函数 {name}", f"function {name} not implemented")
+
+    # quantifiers --------------------------------------------------------------
+    def c_Quant(self, e: A.Quant) -> Fn:
+        it, body, var, kind = self.compile(e.iterable), self.compile(e.body), e.var, e.kind
+
+        def quant(c, p, v):
+            items = it(c, p, v) or ()
+            saved = v.get(var, _MISSING)
+            try:
+                if kind == "any":
+                    for x in items:
+                        v[var] = x
+                        if body(c, p, v):
+                            return True
+                    return False
+                if kind == "all":
+                    for x in items:
+                        v[var] = x
+                        if not body(c, p, v):
+                            return False
+                    return True
+                n = 0
+                for x in items:
+                    v[var] = x
+                    if body(c, p, v):
+                        n += 1
+                return n
+            finally:
+                if saved is _MISSING:
+                    v.pop(var, None)
+                else:
+                    v[var] = saved
+
+        return quant
+
+
+_MISSING = object()
+
+
+def _path_getter(head: str | None, steps: tuple, is_date: bool) -> Fn:
+    """A getter walking ``steps`` ((key, default), …) from the case or a variable."""
+
+    def finish(x):
+        if is_date and type(x) is str:
+            return _fromiso(x)
+        return x
+
+    if head is None and len(steps) == 1:
+        (k1, d1), = steps
+        return lambda c, p, v: finish(c.get(k1, d1))
+    if head is None and len(steps) == 2:
+        (k1, _), (k2, d2) = steps
+
+        def get2(c, p, v):
+            x = c.get(k1)
+            return None if x is None else finish(x.get(k2, d2))
+
+        return get2
+
+    def get(c, p, v):
+        x = c if head is None else v.get(head)
+        for k, d in steps:
+            if x is None:
+                return None
+            x = x.get(k, d)
+        return finish(x)
+
+    return get
+
+
+def compile_expr(e: A.Expr, calendar=None) -> Fn:
+    return Compiler(calendar).compile(e)

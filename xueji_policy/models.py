@@ -1,0 +1,414 @@
+"""Pydantic (v2) models mirroring ``case.schema.json`` and ``decision.schema.json``.
+
+The JSON Schemas are the contract; these models accept exactly the JSON values the
+schemas accept (tests/test_schemas.py checks the agreement).  To that end the
+models are strict: no string-to-number or number-to-bool coercion, dates only as
+``YYYY-MM-DD`` strings (or ``datetime.date`` objects), integers may be written as
+integral floats (``2.0``) as JSON Schema allows.  The student's ID number is kept
+out of ``repr`` and out of validation error texts (``hide_input_in_errors``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from .privacy import gb11643_valid
+
+__all__ = [
+    "ACTION_SECTIONS", "SECTIONS", "Action",
+    "School", "SuspensionEntry", "Household", "Exam", "Evaluation", "Leave", "Student",
+    "Registration", "Transfer", "Suspension", "Resumption", "Withdrawal", "Graduation", "Sanction",
+    "Revocation", "Appeal", "InfoChange", "Reissue", "Cancellation", "Case",
+    "Reason", "Obligation", "RulesetInfo", "Decision",
+]
+
+ACTION_SECTIONS: dict[str, str] = {
+    "registration": "registration", "transfer_in": "transfer", "transfer_out": "transfer",
+    "suspension": "suspension", "suspension_extension": "suspension", "resumption": "resumption",
+    "withdrawal": "withdrawal", "graduation": "graduation", "completion_to_graduation": "graduation",
+    "sanction": "sanction", "sanction_revocation": "revocation", "appeal": "appeal",
+    "info_change": "info_change", "certificate_reissue": "reissue", "status_cancellation": "cancellation",
+}
+SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(ACTION_SECTIONS.values()))
+
+Action = Literal[
+    "registration", "transfer_in", "transfer_out", "suspension", "suspension_extension", "resumption",
+    "withdrawal", "graduation", "completion_to_graduation", "sanction", "sanction_revocation", "appeal",
+    "info_change", "certificate_reissue", "status_cancellation",
+]
+
+# --------------------------------------------------------------------------- scalar types
+
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _to_date(v: Any) -> Any:
+    if isinstance(v, dt.datetime):
+        raise ValueError("应为日期 YYYY-MM-DD，而不是日期时间")
+    if isinstance(v, dt.date):
+        return v
+    if isinstance(v, str):
+        if not _DATE_RE.fullmatch(v):
+            raise ValueError("不是有效日期（应为 YYYY-MM-DD）")
+        try:
+            return dt.date.fromisoformat(v)
+        except ValueError:
+            raise ValueError("不是有效日期（应为 YYYY-MM-DD）") from None
+    raise ValueError("日期应为 YYYY-MM-DD 字符串")
+
+
+def _to_int(v: Any) -> Any:
+    # JSON Schema's "integer" accepts 2.0; booleans are not numbers.
+    if isinstance(v, bool):
+        raise ValueError("应为整数")
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+def _to_number(v: Any) -> Any:
+    if isinstance(v, bool):
+        raise ValueError("应为数值")
+    return v
+
+
+Date = Annotated[dt.date, BeforeValidator(_to_date)]
+Count = Annotated[int, BeforeValidator(_to_int), Field(ge=0)]
+Grade = Annotated[int, BeforeValidator(_to_int), Field(ge=1, le=3)]
+Semester = Annotated[int, BeforeValidator(_to_int), Field(ge=1, le=2)]
+Number = Annotated[float, BeforeValidator(_to_number), Field(ge=0)]
+
+
+def Str(n: int = 200) -> Any:  # noqa: N802 - a type factory
+    return Annotated[str, Field(max_length=n)]
+
+
+Str200 = Str(200)
+Str50 = Str(50)
+
+MedicalLevel = Literal["township", "county", "city", "province"]
+SanctionLevel = Literal["warning", "serious_warning", "demerit", "major_demerit", "probation", "expulsion"]
+EvaluationGrade = Literal["A", "B", "C", "D", "E"]
+ApprovalBody = Literal["school", "school_council", "city_bureau", "province"]
+Outcome = Literal["graduate", "completion", "incomplete_certificate", "same_grade", "next_grade_allowed",
+                  "next_year_as_repeat_candidate"]
+
+_RESIDENT_ID_RE = re.compile(r"[0-9]{17}[0-9X]")
+
+
+class _NotNull:
+    """Annotated marker: the field may be absent but, as in the schema, not ``null``."""
+
+    def __repr__(self) -> str:
+        return "NOT_NULL"
+
+
+NOT_NULL = _NotNull()
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, hide_input_in_errors=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _absent_not_null(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, info in cls.model_fields.items():
+                if name in data and data[name] is None and any(m is NOT_NULL for m in info.metadata):
+                    raise ValueError(f"'{name}' 可以省略，但不能为 null")
+        return data
+
+
+# --------------------------------------------------------------------------- shared shapes
+
+
+class School(_Model):
+    name: Str200
+    province: Str50
+    city: Str50
+    level: Literal["provincial_model", "ordinary"]
+    ownership: Literal["public", "private"]
+    enrollment: Annotated[Count | None, NOT_NULL] = None
+    grade_class_sizes: Annotated[Annotated[list[Count], Field(max_length=64)] | None, NOT_NULL] = None
+
+
+class SuspensionEntry(_Model):
+    start: Date
+    end: Date | None = None
+    reason: Literal["illness", "other"]
+
+
+class Household(_Model):
+    student_hukou_city: Annotated[Str50 | None, NOT_NULL] = None
+    guardian_hukou_city: Str50 | None = None
+    student_guardian_same_address: bool = False
+    residence_permit_only: bool = False
+
+
+class Exam(_Model):
+    subject: Str50
+    passed: bool
+
+
+class Evaluation(_Model):
+    moral_civic: Literal["合格", "不合格"]
+    learning_ability: EvaluationGrade
+    communication_cooperation: EvaluationGrade
+    sports_health: EvaluationGrade
+    aesthetics_expression: EvaluationGrade
+
+
+class Leave(_Model):
+    requested_on: Date
+    until: Date
+    has_proof: bool = True
+
+
+class Student(_Model):
+    name: Str200
+    gender: Annotated[Literal["male", "female"] | None, NOT_NULL] = None
+    id_type: Literal["resident_id", "hk_macao_taiwan", "foreign"]
+    id_number: Annotated[str, Field(max_length=32, repr=False)]
+    xueji_number: Annotated[Annotated[str, Field(max_length=64)] | None, NOT_NULL] = Field(default=None, repr=False)
+    status: Literal["none", "enrolled", "suspended", "withdrawn", "graduated", "completed", "incomplete",
+                    "cancelled"]
+    grade: Annotated[Grade | None, NOT_NULL] = None
+    semester: Annotated[Semester | None, NOT_NULL] = None
+    enrolled_on: Annotated[Date | None, NOT_NULL] = None
+    school: Annotated[School | None, NOT_NULL] = None
+    gaokao_registered: bool = False
+    suspensions: Annotated[list[SuspensionEntry], Field(max_length=20)] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _resident_id(self) -> "Student":
+        if self.id_type == "resident_id":
+            if not _RESIDENT_ID_RE.fullmatch(self.id_number):
+                raise ValueError("居民身份证号码应为18位：前17位为数字，末位为数字或大写 X")
+            if not gb11643_valid(self.id_number):
+                raise ValueError("身份证号码校验位错误")
+        return self
+
+
+# --------------------------------------------------------------------------- sections
+
+
+class Registration(_Model):
+    admission: Literal["in_plan", "no_plan", "over_plan"]
+    fraud: bool = False
+    cross_region_violation: bool = False
+    admitted_elsewhere: bool = False
+    other_high_school_xueji: bool = False
+    prior_outcome: Literal["graduated", "completed", "incomplete"] | None = None
+    id_card_used_before: bool = False
+    has_mainland_xueji: bool = False
+    tibet_class: bool = False
+    school_start: Date
+    reported_on: Date | None = None
+    leave: Leave | None = None
+    class_size: Annotated[Count | None, NOT_NULL] = None
+    contact_failed: bool = False
+
+
+_Material = Literal["application_and_pledge", "hukou_proof", "id_card", "school_level_proof", "study_record",
+                    "residence_proof", "guardian_work_proof"]
+
+
+class Transfer(_Model):
+    from_school: School
+    to_school: School
+    reason: Literal["hukou_move", "residence_move", "guardian_job_transfer", "other"]
+    semester_start: Date
+    current_grade: Annotated[Grade | None, NOT_NULL] = None
+    target_grade: Annotated[Grade | None, NOT_NULL] = None
+    from_abroad: bool = False
+    household: Annotated[Household | None, NOT_NULL] = None
+    materials: Annotated[list[_Material], Field(max_length=16)] = Field(default_factory=list)
+    liaoning_gaokao_eligible: bool | None = None
+
+
+class Suspension(_Model):
+    reason: Literal["illness", "other"]
+    start: Date
+    medical_certificate_level: MedicalLevel | None = None
+    written_application: bool = False
+    major_accident_or_serious_illness: bool = False
+    school_agrees: bool = False
+
+
+class Resumption(_Model):
+    requested_return: Date
+    medical_certificate_level: MedicalLevel | None = None
+    school_agrees: bool = False
+    written_application: bool = False
+
+
+class Withdrawal(_Model):
+    trigger: Literal["guardian_request", "no_return_after_suspension", "suspended_two_years", "truancy"]
+    written_application: bool = False
+    consecutive_truancy_weeks: Count = 0
+    cumulative_truancy_weeks: Count = 0
+    family_contact_failed: bool = False
+    school_council_approved: bool = False
+    family_notified: bool = False
+
+
+class Graduation(_Model):
+    credits_earned: Number
+    credits_required: Annotated[Number | None, NOT_NULL] = None  # absent: the parameter graduation_credits
+    study_period_complete: bool
+    proficiency_exams: Annotated[list[Exam], Field(max_length=64)] = Field(default_factory=list)
+    assessed_subjects: Annotated[list[Exam], Field(max_length=64)] = Field(default_factory=list)
+    evaluation: Annotated[Evaluation | None, NOT_NULL] = None
+
+
+class Sanction(_Model):
+    level: SanctionLevel
+    serious_violation: bool = False
+    repeated_education_failed: bool = False
+    parents_consulted: bool = False
+    notified_in_advance: bool = False
+    school_council_approved: bool = False
+    bureau_approved: bool = False
+    criminal_sentence: bool = False
+    offence_during_probation: bool = False
+
+
+class Revocation(_Model):
+    level: SanctionLevel
+    decided_on: Date
+    repentant: bool = False
+    school_council_approved: bool = False
+
+
+class Appeal(_Model):
+    stage: Literal["school", "city_bureau"]
+    review_decision_received_on: Date | None = None
+
+
+class InfoChange(_Model):
+    field: Literal["name", "gender", "ethnicity", "birth_date", "id_number", "photo", "address", "other"]
+    requested_by: Literal["guardian", "student", "school"]
+    documents: Annotated[list[Literal["hukou_booklet_copy", "other_proof_copy"]], Field(max_length=16)] = \
+        Field(default_factory=list)
+
+
+class Reissue(_Model):
+    certificate: Literal["graduation", "equivalency"]
+    previous_reissues: Count
+
+
+class Cancellation(_Model):
+    death_on: Date
+    proof: bool = False
+
+
+# --------------------------------------------------------------------------- case
+
+
+class Case(_Model):
+    case_id: Annotated[Str200 | None, NOT_NULL] = None
+    action: Action
+    date: Date
+    student: Student
+    registration: Annotated[Registration | None, NOT_NULL] = None
+    transfer: Annotated[Transfer | None, NOT_NULL] = None
+    suspension: Annotated[Suspension | None, NOT_NULL] = None
+    resumption: Annotated[Resumption | None, NOT_NULL] = None
+    withdrawal: Annotated[Withdrawal | None, NOT_NULL] = None
+    graduation: Annotated[Graduation | None, NOT_NULL] = None
+    sanction: Annotated[Sanction | None, NOT_NULL] = None
+    revocation: Annotated[Revocation | None, NOT_NULL] = None
+    appeal: Annotated[Appeal | None, NOT_NULL] = None
+    info_change: Annotated[InfoChange | None, NOT_NULL] = None
+    reissue: Annotated[Reissue | None, NOT_NULL] = None
+    cancellation: Annotated[Cancellation | None, NOT_NULL] = None
+
+    @model_validator(mode="after")
+    def _section_matches_action(self) -> "Case":
+        want = ACTION_SECTIONS[self.action]
+        if getattr(self, want) is None:
+            raise ValueError(f"操作 '{self.action}' 需要 '{want}' 部分")
+        others = [s for s in SECTIONS if s != want and getattr(self, s) is not None]
+        if others:
+            raise ValueError(f"'{others[0]}' 不属于操作 '{self.action}'")
+        return self
+
+    @property
+    def section_name(self) -> str:
+        return ACTION_SECTIONS[self.action]
+
+    @property
+    def section(self) -> BaseModel:
+        """The section belonging to the case's action."""
+        return getattr(self, self.section_name)
+
+
+# --------------------------------------------------------------------------- decision
+
+
+class Reason(_Model):
+    rule: Str200
+    article: Annotated[int, BeforeValidator(_to_int), Field(ge=1)]
+    paragraph: Annotated[int, BeforeValidator(_to_int), Field(ge=1)] | None
+    item: Annotated[int, BeforeValidator(_to_int), Field(ge=1)] | None
+    subitem: Annotated[int, BeforeValidator(_to_int), Field(ge=1)] | None
+    cite: Str200
+    message: Str(1000)
+
+
+class Obligation(_Model):
+    rule: Str200
+    article: Annotated[Annotated[int, BeforeValidator(_to_int), Field(ge=1)] | None, NOT_NULL] = None
+    paragraph: Annotated[int, BeforeValidator(_to_int), Field(ge=1)] | None = None
+    item: Annotated[int, BeforeValidator(_to_int), Field(ge=1)] | None = None
+    subitem: Annotated[int, BeforeValidator(_to_int), Field(ge=1)] | None = None
+    cite: Str200
+    message: Str(1000)
+    due: Date | None
+
+
+class RulesetInfo(_Model):
+    version: Str200
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class Decision(_Model):
+    case_id: Str200 | None
+    action: Action
+    decision: Literal["allow", "deny"]
+    outcome: Outcome | None
+    reasons: Annotated[list[Reason], Field(max_length=200)]
+    basis: Annotated[list[Reason], Field(max_length=200)]
+    obligations: Annotated[list[Obligation], Field(max_length=200)]
+    approvals: Annotated[list[ApprovalBody], Field(max_length=4)]
+    ruleset: RulesetInfo
+    trace: Annotated[Annotated[list[dict[str, Any]], Field(max_length=10000)] | None, NOT_NULL] = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "Decision":
+        if self.decision == "deny" and not self.reasons:
+            raise ValueError("deny 的决定必须至少有一条理由")
+        if len(set(self.approvals)) != len(self.approvals):
+            raise ValueError("approvals 不得重复")
+        return self
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision == "allow"
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict matching ``decision.schema.json``: dates as ISO strings;
+        ``case_id`` and ``outcome`` always present; ``trace`` only when set; an
+        obligation's optional article/paragraph/item/subitem only when set."""
+        d = self.model_dump(mode="json")
+        if self.trace is None:
+            d.pop("trace", None)
+        for ob in d["obligations"]:
+            for k in ("article", "paragraph", "item", "subitem"):
+                if ob.get(k) is None:
+                    ob.pop(k, None)
+        return d

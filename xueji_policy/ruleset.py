@@ -1,0 +1,755 @@
+"""Rule files → a checked, compiled ``RuleSet``.
+
+A rules directory holds::
+
+    ruleset.yaml        name, version, effective_from, optional case_schema
+    parameters.yaml     every number the articles set, with cite and dated values
+    <N>.yaml            article N: number, title, original text, its rules
+    annex-<N>.yaml      annex N (text only; annexes are cited through their article)
+    calendar/<YYYY>.yaml  holiday schedules that add to or override chinesecalendar
+
+Loading runs the pipeline per file — load (YAML with positions) → shape (JSON
+Schema of a rule file) → parse → check → cite → compile — and collects *every*
+located error; if there is one, ``RuleSetError`` is raised and nothing is returned
+(never a half-loaded rule set).
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as _dt
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable
+
+import jsonschema
+
+from . import __version__
+from .cites import ArticleStructure, Cite, CiteSyntaxError, parse_cite
+from .errors import (CheckError, CiteError, DuplicateError, Location, NotInForceError, RuleError, RuleSetError,
+                     StructureError, XuejiError)
+from .lang import ast as A
+from .lang.check import Scope, check_expr, did_you_mean
+from .lang.compile import Compiler, parse_monthday
+from .lang.parse import Source, parse_expr
+from .lang.types import BOOL, DATE, Type, action_sections, schema_to_type, T_BOOL, T_DATE, T_INT, T_NUMBER, T_STRING, T_MONTHDAY
+from .load import Y, load_yaml_file
+from .workdays import WorkCalendar, default_calendar
+
+EFFECTS = ("permit", "forbid", "obligation")
+PARAM_TYPES = {"int": T_INT, "number": T_NUMBER, "date": T_DATE, "monthday": T_MONTHDAY, "string": T_STRING,
+               "bool": T_BOOL}
+_ARTICLE_FILE = re.compile(r"^(\d+)\.ya?ml$")
+_ANNEX_FILE = re.compile(r"^annex-(\d+)\.ya?ml$")
+_SPECIAL_FILES = {"ruleset.yaml", "parameters.yaml", "index.yaml"}
+
+
+def default_rules_dir() -> Path:
+    """The shipped rules: $XUEJI_POLICY_RULES, else ``rules/`` beside the package."""
+    env = os.environ.get("XUEJI_POLICY_RULES")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "rules"
+
+
+def _schema(name: str) -> dict:
+    return json.loads(resources.files("xueji_policy").joinpath("schemas", name).read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=None)
+def packaged_schema(name: str) -> dict:
+    return _schema(name)
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass
+class Parameter:
+    name: str
+    title: str
+    type: str
+    cite: Cite
+    values: list[tuple[_dt.date, Any]]  # sorted by effective_from
+    unit: str | None = None
+    note: str | None = None
+    loc: Location | None = None
+
+    def value_on(self, day: _dt.date) -> Any:
+        i = bisect.bisect_right([d for d, _ in self.values], day) - 1
+        if i < 0:
+            raise NotInForceError(f"参数 {self.name}（{self.title}）在 {day} 尚未生效",
+                                  f"parameter {self.name} is not in force on {day}")
+        return self.values[i][1]
+
+
+@dataclass
+class Article:
+    number: int | None
+    annex: int | None
+    title: str
+    text: str
+    chapter: str | None
+    file: str
+    structure: ArticleStructure | None
+    non_decisional: str | None = None
+
+    @property
+    def key(self) -> str:
+        return str(self.number) if self.number is not None else f"annex-{self.annex}"
+
+    @property
+    def label(self) -> str:
+        return Cite(article=self.number).display() if self.number is not None else f"附件{self.annex}"
+
+
+@dataclass
+class Outcome:
+    value: str
+    when: Callable | None = None
+    when_src: str | None = None
+    when_ast: A.Expr | None = None
+
+
+@dataclass
+class Rule:
+    id: str
+    article: int
+    cite: Cite
+    actions: tuple[str, ...]
+    effect: str
+    message: str
+    when_src: str
+    when_ast: A.Expr
+    when: Callable
+    unless_src: str | None = None
+    unless_ast: A.Expr | None = None
+    unless: Callable | None = None
+    message_unmet: str | None = None
+    outcomes: tuple[Outcome, ...] = ()
+    approvals: tuple[str, ...] = ()
+    due_src: str | None = None
+    due_ast: A.Expr | None = None
+    due: Callable | None = None
+    reading: str | None = None
+    note: str | None = None
+    effective_from: _dt.date | None = None
+    effective_to: _dt.date | None = None
+    reviewed_text_sha256: str | None = None
+    file: str = ""
+    line: int = 0
+    reason: dict = field(default_factory=dict)  # the Reason JSON when this rule decides
+
+    @property
+    def cite_text(self) -> str:
+        return self.cite.display()
+
+    def in_force(self, day: _dt.date) -> bool:
+        return (self.effective_from is None or self.effective_from <= day) and \
+            (self.effective_to is None or day < self.effective_to)
+
+    def applies(self, case: dict, params: dict, env: dict) -> bool:
+        if not self.when(case, params, env):
+            return False
+        return not (self.unless is not None and self.unless(case, params, env))
+
+
+@dataclass
+class ActionRules:
+    permits: tuple[Rule, ...]
+    forbids: tuple[Rule, ...]
+    obligations: tuple[Rule, ...]
+
+
+@dataclass
+class RuleSet:
+    name: str
+    version: str
+    effective_from: _dt.date
+    rules: list[Rule]
+    articles: dict[str, Article]
+    params: dict[str, Parameter]
+    case_schema: dict
+    case_type: Type
+    calendar: WorkCalendar
+    sha256: str
+    path: Path
+    files: list[str]
+    document: str | None = None
+    _by_action: dict[str, ActionRules] = field(default_factory=dict, repr=False)
+    _param_cache: dict = field(default_factory=dict, repr=False)
+    _validator: Any = field(default=None, repr=False)
+
+    def __post_init__(self):
+        actions = self.actions
+        for a in actions:
+            rs = [r for r in self.rules if a in r.actions]
+            self._by_action[a] = ActionRules(
+                tuple(r for r in rs if r.effect == "permit"),
+                tuple(r for r in rs if r.effect == "forbid"),
+                tuple(r for r in rs if r.effect == "obligation"))
+        # Parameter values change only on their effective dates: precompute the
+        # intervals once so that a case's parameters are one bisect away.
+        changes = sorted({d for p in self.params.values() for d, _ in p.values})
+        self._change_dates = changes
+        self._param_sets = [self._params_at(d) for d in changes]
+
+    @property
+    def actions(self) -> list[str]:
+        return list(self.case_schema["properties"]["action"]["enum"])
+
+    @property
+    def sections(self) -> dict[str, str]:
+        return action_sections(self.case_schema)
+
+    def rules_for(self, action: str) -> ActionRules:
+        return self._by_action.get(action) or ActionRules((), (), ())
+
+    def rule(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+    def _params_at(self, day: _dt.date) -> dict:
+        out = {}
+        for name, p in self.params.items():
+            try:
+                out[name] = p.value_on(day)
+            except NotInForceError:
+                out[name] = None
+        return out
+
+    def params_on(self, day: _dt.date) -> dict:
+        """The parameter values in force on ``day``."""
+        i = bisect.bisect_right(self._change_dates, day) - 1
+        if i < 0 or day < self.effective_from:
+            raise NotInForceError(
+                f"案例日期 {day} 早于规则生效日期 {self.effective_from}（{self.name}）",
+                f"the case date {day} is before the rules are in force ({self.effective_from})")
+        return self._param_sets[i]
+
+    @property
+    def validator(self):
+        if self._validator is None:
+            from .validate import CaseValidator
+
+            self._validator = CaseValidator(self.case_schema)
+        return self._validator
+
+    def article(self, number: int) -> Article:
+        return self.articles[str(number)]
+
+    def info(self) -> dict:
+        return {"version": self.version, "sha256": self.sha256}
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_ruleset(path: str | Path | None = None) -> RuleSet:
+    """Load, check and compile every rule file under ``path`` (default: the shipped rules).
+
+    Raises ``RuleSetError`` listing every located error; never returns a partial set.
+    """
+    return _Loader(Path(path) if path is not None else default_rules_dir()).load()
+
+
+class _Loader:
+    def __init__(self, root: Path):
+        self.root = root
+        self.errors: list[RuleError] = []
+
+    def shown(self, p: Path) -> str:
+        try:
+            rel = p.resolve().relative_to(self.root.resolve().parent)
+            return str(rel)
+        except ValueError:
+            return str(p)
+
+    def add(self, err: RuleError) -> None:
+        self.errors.append(err)
+
+    # -- whole set ------------------------------------------------------------
+    def load(self) -> RuleSet:
+        root = self.root
+        if not root.is_dir():
+            raise RuleSetError([StructureError(f"规则目录不存在：{root}", Location(str(root), 1, 1),
+                                               message_en=f"rules directory not found: {root}")])
+        files = sorted(p for p in root.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        calendar_files = sorted((root / "calendar").glob("*.y*ml")) if (root / "calendar").is_dir() else []
+        meta_path = root / "ruleset.yaml"
+
+        meta = self._load_meta(meta_path)
+        schema = self._case_schema(meta)
+        case_type = schema_to_type(schema) if schema else None
+        try:
+            calendar = default_calendar(root)
+        except RuleError as e:
+            self.add(e)
+            calendar = default_calendar(None)
+
+        docs: dict[Path, Y] = {}
+        for p in files:
+            name = p.name
+            if name in _SPECIAL_FILES:
+                continue
+            if not (_ARTICLE_FILE.match(name) or _ANNEX_FILE.match(name)):
+                self.add(StructureError(f"无法识别的规则文件名 '{name}'（应为 <条号>.yaml 或 annex-<号>.yaml）",
+                                        Location(self.shown(p), 1, 1), message_en=f"unrecognised rule file {name}"))
+                continue
+            y = self._yaml(p)
+            if y is not None and self._shape(y, packaged_schema("rule-file.schema.json")):
+                docs[p] = y
+
+        articles = self._articles(docs)
+        params = self._params(root / "parameters.yaml", articles)
+        rules: list[Rule] = []
+        if schema is not None and case_type is not None:
+            rules = self._rules(docs, articles, params, schema, case_type, calendar)
+        if self.errors:
+            raise RuleSetError(self.errors)
+
+        all_files = [meta_path] + [p for p in files if p != meta_path] + calendar_files
+        sha = hashlib.sha256()
+        for p in all_files:
+            sha.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+        if meta.get("case_schema"):
+            sha.update(json.dumps(schema, sort_keys=True).encode())
+
+        eff = meta.get("effective_from")
+        return RuleSet(
+            name=meta.get("name", root.name), version=str(meta.get("version", "0")),
+            document=meta.get("document"), effective_from=eff, rules=rules, articles=articles,
+            params=params, case_schema=schema, case_type=case_type, calendar=calendar,
+            sha256=sha.hexdigest(), path=root, files=[self.shown(p) for p in all_files])
+
+    def _yaml(self, p: Path) -> Y | None:
+        try:
+            return load_yaml_file(p, self.shown(p))
+        except RuleError as e:
+            self.add(e)
+            return None
+
+    def _load_meta(self, path: Path) -> dict:
+        if not path.exists():
+            self.add(StructureError("缺少 ruleset.yaml（规则集名称、版本、生效日期）", Location(self.shown(path), 1, 1),
+                                    message_en="missing ruleset.yaml"))
+            return {"effective_from": _dt.date.min}
+        y = self._yaml(path)
+        if y is None:
+            return {"effective_from": _dt.date.min}
+        if not self._shape(y, _META_SCHEMA):
+            return {"effective_from": _dt.date.min}
+        meta = y.plain()
+        meta["effective_from"] = _as_date(meta["effective_from"])
+        meta["_y"] = y
+        return meta
+
+    def _case_schema(self, meta: dict) -> dict | None:
+        rel = meta.get("case_schema")
+        if not rel:
+            return packaged_schema("case.schema.json")
+        p = self.root / rel
+        y: Y = meta["_y"]
+        try:
+            schema = json.loads(p.read_text(encoding="utf-8"))
+            jsonschema.Draft202012Validator.check_schema(schema)
+            schema_to_type(schema)
+            return schema
+        except (OSError, ValueError, jsonschema.SchemaError) as e:
+            self.add(StructureError(f"案例格式文件无法使用：{rel}（{e}）", y.key_loc("case_schema"),
+                                    message_en=f"case schema unusable: {e}"))
+            return None
+
+    # -- shape ----------------------------------------------------------------
+    def _shape(self, y: Y, schema: dict) -> bool:
+        validator = jsonschema.Draft202012Validator(schema, format_checker=_FORMATS)
+        errs = sorted(validator.iter_errors(_jsonable(y.plain())), key=lambda e: list(e.absolute_path))
+        for e in errs:
+            self.add(_shape_error(y, e))
+        return not errs
+
+    # -- articles -------------------------------------------------------------
+    def _articles(self, docs: dict[Path, Y]) -> dict[str, Article]:
+        out: dict[str, Article] = {}
+        for p, y in docs.items():
+            d = y.value
+            number = d["article"].value if "article" in d else None
+            annex = d["annex"].value if "annex" in d else None
+            m = _ARTICLE_FILE.match(p.name) or _ANNEX_FILE.match(p.name)
+            expected = int(m.group(1))
+            is_annex = p.name.startswith("annex-")
+            got = annex if is_annex else number
+            if got != expected or (is_annex and number is not None) or (not is_annex and annex is not None):
+                key = "annex" if is_annex else "article"
+                self.add(StructureError(f"文件名 '{p.name}' 与文件中的条号不符（应为 {key}: {expected}）",
+                                        y.key_loc("article" if "article" in d else "annex"),
+                                        message_en=f"file name {p.name} does not match its number"))
+                continue
+            text = d["text"].value
+            structure = ArticleStructure.parse(text, number) if number is not None else None
+            art = Article(number=number, annex=annex, title=d["title"].value, text=text,
+                          chapter=d["chapter"].value if "chapter" in d else None, file=self.shown(p),
+                          structure=structure,
+                          non_decisional=d["non_decisional"].value if "non_decisional" in d else None)
+            out[art.key] = art
+        return out
+
+    # -- parameters -----------------------------------------------------------
+    def _params(self, path: Path, articles: dict[str, Article]) -> dict[str, Parameter]:
+        if not path.exists():
+            return {}
+        y = self._yaml(path)
+        if y is None or not self._shape(y, packaged_schema("parameters.schema.json")):
+            return {}
+        out: dict[str, Parameter] = {}
+        for name, py in y.value["parameters"].value.items():
+            d = py.value
+            ptype = d["type"].value
+            cite = self._cite(d["cite"], articles, None, rule_id=f"params.{name}")
+            values = []
+            for vy in d["values"].value:
+                eff = _as_date(vy.value["effective_from"].value)
+                raw = vy.value["value"]
+                value = self._param_value(raw, ptype, name)
+                if value is not _BAD:
+                    values.append((eff, value))
+            values.sort(key=lambda t: t[0])
+            dates = [d_ for d_, _ in values]
+            if len(set(dates)) != len(dates):
+                self.add(StructureError(f"参数 {name} 有两个相同生效日期的取值", d["values"].loc,
+                                        message_en=f"parameter {name} has two values with one effective date"))
+            if cite is not None:
+                out[name] = Parameter(name=name, title=d["title"].value, type=ptype, cite=cite, values=values,
+                                      unit=d["unit"].value if "unit" in d else None,
+                                      note=d["note"].value if "note" in d else None, loc=py.loc)
+        return out
+
+    def _param_value(self, raw: Y, ptype: str, name: str):
+        v = raw.value
+        ok = {
+            "int": lambda: isinstance(v, int) and not isinstance(v, bool),
+            "number": lambda: isinstance(v, (int, float)) and not isinstance(v, bool),
+            "bool": lambda: isinstance(v, bool),
+            "string": lambda: isinstance(v, str),
+        }
+        if ptype in ok:
+            if not ok[ptype]():
+                self.add(CheckError(f"参数 {name} 的取值应为{PARAM_TYPES[ptype].describe()}，实际为 {v!r}", raw.loc,
+                                    message_en=f"parameter {name} must be {ptype}"))
+                return _BAD
+            if ptype in ("int", "number") and abs(v) > 10**12:
+                self.add(CheckError(f"参数 {name} 的取值过大", raw.loc, message_en="value too large"))
+                return _BAD
+            return v
+        if ptype == "date":
+            try:
+                return _as_date(v)
+            except ValueError:
+                self.add(CheckError(f"参数 {name} 的取值不是有效日期：{v!r}", raw.loc,
+                                    message_en=f"parameter {name}: not a date"))
+                return _BAD
+        if ptype == "monthday":
+            try:
+                return parse_monthday(v)
+            except (ValueError, TypeError):
+                self.add(CheckError(f"参数 {name} 的取值不是有效月日（如 10-31）：{v!r}", raw.loc,
+                                    message_en=f"parameter {name}: not a month-day like 10-31"))
+                return _BAD
+        return _BAD
+
+    # -- cites ----------------------------------------------------------------
+    def _cite(self, cy: Y, articles: dict[str, Article], article: Article | None, rule_id: str | None) -> Cite | None:
+        text = cy.value
+        try:
+            cite = parse_cite(text)
+        except CiteSyntaxError as e:
+            loc = cy.scalar_locator()(e.offset)
+            self.add(CiteError(f"引用格式错误：{e.message_zh if hasattr(e, 'message_zh') else e}", loc,
+                               rule_id=rule_id, message_en=f"malformed cite {text!r}"))
+            return None
+        if cite.is_annex:
+            self.add(CiteError(f"附件请通过提及它的条文引用（如 第十三条第（三）项），而不是 {text}", cy.loc,
+                               rule_id=rule_id, message_en="cite annexes through the article that names them"))
+            return None
+        if article is not None and cite.article != article.number:
+            self.add(CiteError(f"规则位于{article.label}的文件中，却引用了{Cite(article=cite.article).display()}",
+                               cy.loc, rule_id=rule_id,
+                               message_en=f"a rule in article {article.number}'s file cites article {cite.article}"))
+            return None
+        target = article or articles.get(str(cite.article))
+        if target is None:
+            self.add(CiteError(f"引用的{Cite(article=cite.article).display()}没有规则文件（rules/{cite.article}.yaml）",
+                               cy.loc, rule_id=rule_id, message_en=f"cited article {cite.article} has no file"))
+            return None
+        if not target.structure.has(cite):
+            self.add(CiteError(f"引用不存在：{target.structure.explain_missing(cite)}", cy.loc, rule_id=rule_id,
+                               message_en=f"cite {text!r} names no part of the article's text"))
+            return None
+        return target.structure.canonical(cite)
+
+    # -- rules ----------------------------------------------------------------
+    def _rules(self, docs, articles, params, schema, case_type, calendar) -> list[Rule]:
+        param_types = {n: PARAM_TYPES[p.type] for n, p in params.items()}
+        actions = list(schema["properties"]["action"]["enum"])
+        sections = action_sections(schema)
+        outcome_values = set(packaged_schema("decision.schema.json")["properties"]["outcome"].get("enum", []))
+        outcome_values.discard(None)
+        approvals_enum = _approvals_enum()
+        self.compiler = Compiler(calendar)
+        seen: dict[str, Location] = {}
+        out: list[Rule] = []
+        for p, y in docs.items():
+            if "article" not in y.value:
+                continue
+            article = articles.get(str(y.value["article"].value))
+            if article is None:
+                continue
+            for ry in y.value["rules"].value:
+                rule = self._rule(ry, article, param_types, actions, sections, case_type,
+                                  outcome_values, approvals_enum)
+                rid_y = ry.value["id"]
+                rid = rid_y.value
+                if rid in seen:
+                    self.add(DuplicateError(f"规则编号 '{rid}' 重复（首次出现在 {seen[rid]}）", rid_y.loc, rule_id=rid,
+                                            message_en=f"duplicate rule id '{rid}' (first at {seen[rid]})"))
+                    continue
+                seen[rid] = rid_y.loc
+                if rule is not None:
+                    out.append(rule)
+        return out
+
+    def _rule(self, ry: Y, article: Article, param_types, actions, sections, case_type,
+              outcome_values, approvals_enum) -> Rule | None:
+        d = ry.value
+        rid = d["id"].value
+        n_errors = len(self.errors)
+
+        cite = self._cite(d["cite"], {}, article, rid)
+
+        acts = []
+        for ay in d["actions"].value:
+            a = ay.value
+            if a not in actions:
+                hint = did_you_mean(str(a), actions)
+                self.add(CheckError(f"未知操作 '{a}'", ay.loc, rule_id=rid, message_en=f"unknown action '{a}'",
+                                    hint=f"是否应为 '{hint}'？" if hint else None))
+            else:
+                acts.append(a)
+
+        approvals = []
+        for ay in d.get("approvals", Y([], ry.node, ry.src)).value:
+            if ay.value not in approvals_enum:
+                hint = did_you_mean(str(ay.value), approvals_enum)
+                self.add(CheckError(f"未知审批方 '{ay.value}'（可选：{'、'.join(approvals_enum)}）", ay.loc,
+                                    rule_id=rid, message_en=f"unknown approval '{ay.value}'",
+                                    hint=f"是否应为 '{hint}'？" if hint else None))
+            else:
+                approvals.append(ay.value)
+
+        effect = d["effect"].value
+        scope = Scope(case=case_type, params=param_types, sections=sections, actions=tuple(acts))
+
+        when = self._expr(d["when"], scope, rid, BOOL, "条件")
+        unless = self._expr(d["unless"], scope, rid, BOOL, "例外条件") if "unless" in d else None
+        due = None
+        if "due" in d:
+            if effect != "obligation":
+                self.add(StructureError("只有义务规则（effect: obligation）才能有期限 due", d["due"].loc, rule_id=rid,
+                                        message_en="only obligations have a due date"))
+            due = self._expr(d["due"], scope, rid, DATE, "期限")
+
+        outcomes: list[Outcome] = []
+        if "outcome" in d:
+            if effect != "permit":
+                self.add(StructureError("只有许可规则（effect: permit）才能给出结果 outcome", d["outcome"].loc,
+                                        rule_id=rid, message_en="only permits carry an outcome"))
+            oy = d["outcome"]
+            entries = [(oy, None)] if isinstance(oy.value, str) else [
+                (e.value["value"], e.value.get("when")) for e in oy.value]
+            for vy, wy in entries:
+                if vy.value not in outcome_values:
+                    hint = did_you_mean(vy.value, sorted(outcome_values))
+                    self.add(CheckError(f"未知结果 '{vy.value}'", vy.loc, rule_id=rid,
+                                        message_en=f"unknown outcome '{vy.value}'",
+                                        hint=f"是否应为 '{hint}'？" if hint else None))
+                    continue
+                w = self._expr(wy, scope, rid, BOOL, "结果条件") if wy is not None else None
+                outcomes.append(Outcome(vy.value, w[2] if w else None, wy.value if wy else None,
+                                        w[1] if w else None))
+
+        eff_from = _opt_date(d.get("effective_from"))
+        eff_to = _opt_date(d.get("effective_to"))
+
+        if len(self.errors) > n_errors or when is None or cite is None:
+            return None
+        if (unless is None and "unless" in d) or (due is None and "due" in d):
+            return None
+
+        def compiled(t):
+            return None if t is None else t[2]
+
+        rule = Rule(
+            id=rid, article=article.number, cite=cite, actions=tuple(acts), effect=effect,
+            message=d["message"].value, message_unmet=d["message_unmet"].value if "message_unmet" in d else None,
+            when_src=when[0], when_ast=when[1], when=when[2],
+            unless_src=unless[0] if unless else None, unless_ast=unless[1] if unless else None,
+            unless=compiled(unless), outcomes=tuple(outcomes), approvals=tuple(approvals),
+            due_src=due[0] if due else None, due_ast=due[1] if due else None, due=compiled(due),
+            reading=d["reading"].value if "reading" in d else None,
+            note=d["note"].value if "note" in d else None,
+            effective_from=eff_from, effective_to=eff_to,
+            reviewed_text_sha256=d["reviewed_text_sha256"].value if "reviewed_text_sha256" in d else None,
+            file=ry.src.path, line=ry.loc.line)
+        rule.reason = {"rule": rid, **cite.to_dict(), "cite": cite.display(), "message": rule.message}
+        return rule
+
+    def _expr(self, y: Y | None, scope: Scope, rid: str, expect: str, what: str):
+        """(source text, checked AST, compiled fn) or None after recording the error."""
+        if y is None:
+            return None
+        value = y.value
+        if isinstance(value, bool):  # `when: true` — YAML read it as a boolean
+            text = "true" if value else "false"
+        else:
+            text = str(value)
+        src = Source(text, y.scalar_locator() if isinstance(value, str) else (lambda off, _y=y: _y.loc), rid)
+        try:
+            ast = parse_expr(text, src)
+            check_expr(ast, scope, src, expect, what)
+            fn = self.compiler.compile(ast)
+        except RuleError as e:
+            self.add(e)
+            return None
+        return text, ast, fn
+
+
+_BAD = object()
+
+_META_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "version", "effective_from"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "document": {"type": "string", "maxLength": 200},
+        "version": {"type": ["string", "number"]},
+        "effective_from": {"type": "string", "format": "date"},
+        "case_schema": {"type": "string", "maxLength": 200},
+        "source": {"type": "string", "maxLength": 300},
+        "note": {"type": "string", "maxLength": 2000},
+    },
+}
+
+
+def _approvals_enum() -> list[str]:
+    s = packaged_schema("decision.schema.json")
+    items = s["properties"]["approvals"]["items"]
+    if "$ref" in items:
+        items = s["$defs"][items["$ref"].rsplit("/", 1)[-1]]
+    return list(items["enum"])
+
+
+def _as_date(v) -> _dt.date:
+    if isinstance(v, _dt.datetime):
+        return v.date()
+    if isinstance(v, _dt.date):
+        return v
+    return _dt.date.fromisoformat(str(v))
+
+
+def _opt_date(y: Y | None) -> _dt.date | None:
+    return None if y is None else _as_date(y.value)
+
+
+def _jsonable(v):
+    """YAML gives dates as date objects; the shape schemas see them as ISO strings."""
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (_dt.date, _dt.datetime)):
+        return v.isoformat()[:10]
+    return v
+
+
+_FORMATS = jsonschema.FormatChecker(formats=())
+
+
+@_FORMATS.checks("date", raises=ValueError)
+def _is_date(value) -> bool:
+    if not isinstance(value, str):
+        return True
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("not YYYY-MM-DD")
+    _dt.date.fromisoformat(value)
+    return True
+
+
+def _node_at(y: Y, path) -> Y:
+    cur = y
+    for p in path:
+        v = cur.value
+        if isinstance(v, dict) and p in v:
+            cur = v[p]
+        elif isinstance(v, list) and isinstance(p, int) and p < len(v):
+            cur = v[p]
+        else:
+            break
+    return cur
+
+
+_KEY_ZH = {"id": "编号", "cite": "引用", "actions": "适用操作", "effect": "效力", "when": "条件", "message": "说明",
+           "title": "标题", "text": "条文原文", "rules": "规则", "type": "类型", "values": "取值",
+           "value": "取值", "effective_from": "生效日期", "name": "名称", "version": "版本"}
+
+
+def _shape_error(y: Y, e: jsonschema.ValidationError) -> StructureError:
+    node = _node_at(y, e.absolute_path)
+    where = ".".join(str(p) for p in e.absolute_path) or "文件顶层"
+    rid = None
+    path = list(e.absolute_path)
+    if len(path) >= 2 and path[0] == "rules":
+        r = _node_at(y, path[:2])
+        if isinstance(r.value, dict) and "id" in r.value:
+            rid = r.value["id"].value
+    kw = e.validator
+    if kw == "additionalProperties" and isinstance(node.value, dict):
+        allowed = list(e.schema.get("properties", {}))
+        extra = [k for k in node.value if k not in allowed]
+        k = extra[0] if extra else "?"
+        hint = did_you_mean(k, allowed)
+        return StructureError(f"未知的键 '{k}'", node.key_loc(k), rule_id=rid, message_en=f"unknown key '{k}'",
+                              hint=f"是否应为 '{hint}'？" if hint else f"可用的键：{'、'.join(allowed)}")
+    if kw == "required":
+        missing = [k for k in e.validator_value if not (isinstance(node.value, dict) and k in node.value)]
+        k = missing[0] if missing else "?"
+        return StructureError(f"缺少必填的键 '{k}'（{_KEY_ZH.get(k, k)}）", node.loc, rule_id=rid,
+                              message_en=f"missing required key '{k}'")
+    if kw == "enum":
+        hint = did_you_mean(str(e.instance), [str(v) for v in e.validator_value])
+        allowed = "、".join(str(v) for v in e.validator_value)
+        return StructureError(f"{where}：取值 {e.instance!r} 不在允许范围（{allowed}）", node.loc, rule_id=rid,
+                              message_en=f"{where}: {e.instance!r} is not one of {allowed}",
+                              hint=f"是否应为 '{hint}'？" if hint else None)
+    if kw == "type":
+        return StructureError(f"{where}：类型应为 {e.validator_value}", node.loc, rule_id=rid,
+                              message_en=f"{where}: must be {e.validator_value}")
+    if kw == "pattern":
+        return StructureError(f"{where}：格式不符（{e.validator_value}）", node.loc, rule_id=rid,
+                              message_en=f"{where}: does not match {e.validator_value}",
+                              hint="规则编号只用小写英文字母、数字、点、下划线和连字符" if path[-1:] == ["id"] else None)
+    if kw == "format":
+        return StructureError(f"{where}：不是有效日期（应为 YYYY-MM-DD）", node.loc, rule_id=rid,
+                              message_en=f"{where}: not a valid date")
+    if kw == "oneOf" and not path:
+        return StructureError("文件须有 article（条号）或 annex（附件号）之一", node.loc,
+                              message_en="a rule file has exactly one of article or annex")
+    return StructureError(f"{where}：{e.message}", node.loc, rule_id=rid, message_en=f"{where}: {e.message}")
