@@ -145,8 +145,8 @@ class SuspensionEntry(_Model):
 class Household(_Model):
     student_hukou_city: Annotated[Str50 | None, NOT_NULL] = None
     guardian_hukou_city: Str50 | None = None
-    student_guardian_same_address: bool = False
-    residence_permit_only: bool = False
+    student_guardian_same_address: Annotated[bool | None, NOT_NULL] = None
+    residence_permit_only: Annotated[bool | None, NOT_NULL] = None
 
 
 class Exam(_Model):
@@ -165,7 +165,7 @@ class Evaluation(_Model):
 class Leave(_Model):
     requested_on: Date
     until: Date
-    has_proof: bool = True
+    has_proof: Annotated[bool | None, NOT_NULL] = None
 
 
 class Student(_Model):
@@ -198,19 +198,20 @@ class Student(_Model):
 
 class Registration(_Model):
     admission: Literal["in_plan", "no_plan", "over_plan"]
-    fraud: bool = False
-    cross_region_violation: bool = False
-    admitted_elsewhere: bool = False
-    other_high_school_xueji: bool = False
+    fraud: Annotated[bool | None, NOT_NULL] = None
+    cross_region_violation: Annotated[bool | None, NOT_NULL] = None
+    admitted_elsewhere: Annotated[bool | None, NOT_NULL] = None
+    other_high_school_xueji: Annotated[bool | None, NOT_NULL] = None
     prior_outcome: Literal["graduated", "completed", "incomplete"] | None = None
-    id_card_used_before: bool = False
-    has_mainland_xueji: bool = False
-    tibet_class: bool = False
+    id_card_used_before: Annotated[bool | None, NOT_NULL] = None
+    has_mainland_xueji: Annotated[bool | None, NOT_NULL] = None
+    tibet_class: Annotated[bool | None, NOT_NULL] = None
     school_start: Date
     reported_on: Date | None = None
     leave: Leave | None = None
     class_size: Annotated[Count | None, NOT_NULL] = None
-    contact_failed: bool = False
+    contact_failed: Annotated[bool | None, NOT_NULL] = None
+    other_policy_violation: Annotated[bool | None, NOT_NULL] = None
 
 
 _Material = Literal["application_and_pledge", "hukou_proof", "id_card", "school_level_proof", "study_record",
@@ -224,36 +225,37 @@ class Transfer(_Model):
     semester_start: Date
     current_grade: Annotated[Grade | None, NOT_NULL] = None
     target_grade: Annotated[Grade | None, NOT_NULL] = None
-    from_abroad: bool = False
+    from_abroad: Annotated[bool | None, NOT_NULL] = None
     household: Annotated[Household | None, NOT_NULL] = None
     materials: Annotated[list[_Material], Field(max_length=16)] = Field(default_factory=list)
     liaoning_gaokao_eligible: bool | None = None
+    other_policy_violation: Annotated[bool | None, NOT_NULL] = None
 
 
 class Suspension(_Model):
     reason: Literal["illness", "other"]
     start: Date
     medical_certificate_level: MedicalLevel | None = None
-    written_application: bool = False
-    major_accident_or_serious_illness: bool = False
-    school_agrees: bool = False
+    written_application: Annotated[bool | None, NOT_NULL] = None
+    major_accident_or_serious_illness: Annotated[bool | None, NOT_NULL] = None
+    school_agrees: Annotated[bool | None, NOT_NULL] = None
 
 
 class Resumption(_Model):
     requested_return: Date
     medical_certificate_level: MedicalLevel | None = None
-    school_agrees: bool = False
-    written_application: bool = False
+    school_agrees: Annotated[bool | None, NOT_NULL] = None
+    written_application: Annotated[bool | None, NOT_NULL] = None
 
 
 class Withdrawal(_Model):
     trigger: Literal["guardian_request", "no_return_after_suspension", "suspended_two_years", "truancy"]
-    written_application: bool = False
+    written_application: Annotated[bool | None, NOT_NULL] = None
     consecutive_truancy_weeks: Count = 0
     cumulative_truancy_weeks: Count = 0
-    family_contact_failed: bool = False
-    school_council_approved: bool = False
-    family_notified: bool = False
+    family_contact_failed: Annotated[bool | None, NOT_NULL] = None
+    school_council_approved: Annotated[bool | None, NOT_NULL] = None
+    family_notified: Annotated[bool | None, NOT_NULL] = None
 
 
 class Graduation(_Model):
@@ -267,21 +269,21 @@ class Graduation(_Model):
 
 class Sanction(_Model):
     level: SanctionLevel
-    serious_violation: bool = False
-    repeated_education_failed: bool = False
-    parents_consulted: bool = False
-    notified_in_advance: bool = False
-    school_council_approved: bool = False
-    bureau_approved: bool = False
-    criminal_sentence: bool = False
-    offence_during_probation: bool = False
+    serious_violation: Annotated[bool | None, NOT_NULL] = None
+    repeated_education_failed: Annotated[bool | None, NOT_NULL] = None
+    parents_consulted: Annotated[bool | None, NOT_NULL] = None
+    notified_in_advance: Annotated[bool | None, NOT_NULL] = None
+    school_council_approved: Annotated[bool | None, NOT_NULL] = None
+    bureau_approved: Annotated[bool | None, NOT_NULL] = None
+    criminal_sentence: Annotated[bool | None, NOT_NULL] = None
+    offence_during_probation: Annotated[bool | None, NOT_NULL] = None
 
 
 class Revocation(_Model):
     level: SanctionLevel
     decided_on: Date
-    repentant: bool = False
-    school_council_approved: bool = False
+    repentant: Annotated[bool | None, NOT_NULL] = None
+    school_council_approved: Annotated[bool | None, NOT_NULL] = None
 
 
 class Appeal(_Model):
@@ -303,7 +305,7 @@ class Reissue(_Model):
 
 class Cancellation(_Model):
     death_on: Date
-    proof: bool = False
+    proof: Annotated[bool | None, NOT_NULL] = None
 
 
 # --------------------------------------------------------------------------- case

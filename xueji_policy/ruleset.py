@@ -47,7 +47,7 @@ PARAM_TYPES = {"int": T_INT, "number": T_NUMBER, "date": T_DATE, "monthday": T_M
                "bool": T_BOOL}
 _ARTICLE_FILE = re.compile(r"^(\d+)\.ya?ml$")
 _ANNEX_FILE = re.compile(r"^annex-(\d+)\.ya?ml$")
-_SPECIAL_FILES = {"ruleset.yaml", "parameters.yaml", "index.yaml"}
+_SPECIAL_FILES = {"ruleset.yaml", "parameters.yaml", "definitions.yaml", "index.yaml"}
 
 
 def default_rules_dir() -> Path:
@@ -311,8 +311,9 @@ class _Loader:
         articles = self._articles(docs)
         params = self._params(root / "parameters.yaml", articles)
         rules: list[Rule] = []
+        global_lets = self._global_lets(root / "definitions.yaml")
         if schema is not None and case_type is not None:
-            rules = self._rules(docs, articles, params, schema, case_type, calendar)
+            rules = self._rules(docs, articles, params, schema, case_type, calendar, global_lets)
         if self.errors:
             raise RuleSetError(self.errors)
 
@@ -496,7 +497,38 @@ class _Loader:
         return target.structure.canonical(cite)
 
     # -- rules ----------------------------------------------------------------
-    def _rules(self, docs, articles, params, schema, case_type, calendar) -> list[Rule]:
+    def _global_lets(self, path: Path) -> dict[str, Y]:
+        if not path.exists():
+            return {}
+        y = self._yaml(path)
+        if y is None or not self._shape(y, _DEFINITIONS_SCHEMA):
+            return {}
+        return dict(y.value["let"].value)
+
+    def _lets(self, file_lets: dict[str, Y], global_lets: dict[str, Y], case_type: Type, rid_hint: str) -> dict:
+        """Parse the named conditions visible in one file (global ones, then the file's own)."""
+        from .lang.check import FUNCTIONS, LetDef
+
+        out = {}
+        for scope_name, lets in (("definitions", global_lets), ("file", file_lets)):
+            for name, ly in lets.items():
+                if scope_name == "file" and name in global_lets:
+                    self.add(CheckError(f"命名条件 '{name}' 与 rules/definitions.yaml 中的重名", ly.loc,
+                                        message_en=f"let '{name}' is already defined in definitions.yaml"))
+                    continue
+                if case_type.field(name) is not None or name == "params" or name in FUNCTIONS:
+                    self.add(CheckError(f"命名条件 '{name}' 与字段、params 或函数重名", ly.loc,
+                                        message_en=f"let '{name}' clashes with a field, params or a function"))
+                    continue
+                src = Source(ly.value, ly.scalar_locator(), f"let {name}")
+                try:
+                    out[name] = LetDef(name, parse_expr(ly.value, src), src)
+                except RuleError as e:
+                    if scope_name == "file" or not any(x.loc == e.loc for x in self.errors):
+                        self.add(e)
+        return out
+
+    def _rules(self, docs, articles, params, schema, case_type, calendar, global_lets) -> list[Rule]:
         param_types = {n: PARAM_TYPES[p.type] for n, p in params.items()}
         actions = list(schema["properties"]["action"]["enum"])
         sections = action_sections(schema)
@@ -512,9 +544,11 @@ class _Loader:
             article = articles.get(str(y.value["article"].value))
             if article is None:
                 continue
+            lets = self._lets(dict(y.value["let"].value) if "let" in y.value else {}, global_lets, case_type,
+                              article.file)
             for ry in y.value["rules"].value:
                 rule = self._rule(ry, article, param_types, actions, sections, case_type,
-                                  outcome_values, approvals_enum)
+                                  outcome_values, approvals_enum, lets)
                 rid_y = ry.value["id"]
                 rid = rid_y.value
                 if rid in seen:
@@ -527,7 +561,7 @@ class _Loader:
         return out
 
     def _rule(self, ry: Y, article: Article, param_types, actions, sections, case_type,
-              outcome_values, approvals_enum) -> Rule | None:
+              outcome_values, approvals_enum, lets) -> Rule | None:
         d = ry.value
         rid = d["id"].value
         n_errors = len(self.errors)
@@ -555,7 +589,7 @@ class _Loader:
                 approvals.append(ay.value)
 
         effect = d["effect"].value
-        scope = Scope(case=case_type, params=param_types, sections=sections, actions=tuple(acts))
+        scope = Scope(case=case_type, params=param_types, sections=sections, actions=tuple(acts), lets=lets)
 
         when = self._expr(d["when"], scope, rid, BOOL, "条件")
         unless = self._expr(d["unless"], scope, rid, BOOL, "例外条件") if "unless" in d else None
@@ -632,6 +666,15 @@ class _Loader:
 
 
 _BAD = object()
+
+_DEFINITIONS_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["let"],
+    "properties": {"let": {"type": "object", "maxProperties": 200,
+                           "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$", "maxLength": 60},
+                           "additionalProperties": {"type": "string", "minLength": 1}}},
+}
 
 _META_SCHEMA = {
     "type": "object",

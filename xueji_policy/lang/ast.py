@@ -37,6 +37,17 @@ class Path(Node):
     root: str | None = field(default=None, compare=False, kw_only=True)
     # Filled by the checker: the schema default of each step's field (None if none).
     defaults: tuple = field(default=(), compare=False, repr=False, kw_only=True)
+    # Filled by the checker for root == "let": the checked copy of the named expression.
+    expansion: "Expr | None" = field(default=None, compare=False, repr=False, kw_only=True)
+
+
+@dataclass(eq=True)
+class Field(Node):
+    """``obj.name`` where ``obj`` is not a plain path, e.g. ``last(student.suspensions).start``."""
+
+    obj: "Expr"
+    name: str
+    default: Any = field(default=None, compare=False, repr=False, kw_only=True)  # schema default
 
 
 @dataclass(eq=True)
@@ -96,7 +107,7 @@ class Quant(Node):
     body: "Expr"
 
 
-Expr = Union[Literal, ListLit, Path, Not, Neg, BoolOp, Compare, Arith, In, IsNull, Call, Quant]
+Expr = Union[Literal, ListLit, Path, Field, Not, Neg, BoolOp, Compare, Arith, In, IsNull, Call, Quant]
 
 # Binding strength, loosest first; used by ``pretty`` to parenthesise minimally.
 _PREC = {"or": 1, "and": 2, "not": 3, "cmp": 4, "arith": 5, "neg": 6, "atom": 7}
@@ -140,6 +151,8 @@ def pretty(e: Expr) -> str:
         return "[" + ", ".join(pretty(i) for i in e.items) + "]"
     if isinstance(e, Path):
         return ".".join(e.parts)
+    if isinstance(e, Field):
+        return f"{_wrap(e.obj, _PREC['atom'])}.{e.name}"
     if isinstance(e, Not):
         return "not " + _wrap(e.operand, _PREC["not"])
     if isinstance(e, Neg):
@@ -191,6 +204,8 @@ def children(e: Expr) -> tuple:
         return e.items
     if isinstance(e, (Not, Neg)):
         return (e.operand,)
+    if isinstance(e, Field):
+        return (e.obj,)
     if isinstance(e, IsNull):
         return (e.operand,)
     if isinstance(e, BoolOp):

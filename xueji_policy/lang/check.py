@@ -31,6 +31,8 @@ FUNCTIONS: dict[str, list[tuple[tuple[str, ...], str]]] = {
     "month": [((DATE,), INT)],
     "day": [((DATE,), INT)],
     "len": [((LIST,), INT)],
+    "first": [((LIST,), "elem")],
+    "last": [((LIST,), "elem")],
     "coalesce": [(("T", "T"), "T")],
     "min": [(("numeric", "numeric"), "numeric"), ((DATE, DATE), DATE)],
     "max": [(("numeric", "numeric"), "numeric"), ((DATE, DATE), DATE)],
@@ -46,9 +48,20 @@ FUNCTION_DOCS_ZH = {
     "date": "date(年, 月, 日)、date(年, 月日参数) 或 date(\"YYYY-MM-DD\")",
     "year": "year(日期)", "month": "month(日期)", "day": "day(日期)",
     "len": "len(列表)：元素个数（空值为 0）",
+    "first": "first(列表)：第一个元素（空列表为空值）",
+    "last": "last(列表)：最后一个元素（空列表为空值）",
     "coalesce": "coalesce(甲, 乙)：甲为空时取乙",
     "min": "min(甲, 乙)", "max": "max(甲, 乙)",
 }
+
+
+@dataclass
+class LetDef:
+    """A named expression from a rule file's ``let:`` (or rules/definitions.yaml)."""
+
+    name: str
+    ast: A.Expr
+    source: Source
 
 
 @dataclass
@@ -60,6 +73,9 @@ class Scope:
     sections: dict[str, str] = field(default_factory=dict)  # action → section
     actions: tuple[str, ...] = ()  # the rule's actions; () = any
     vars: dict[str, Type] = field(default_factory=dict)
+    lets: dict[str, "LetDef"] = field(default_factory=dict)  # named sub-conditions (``let:``)
+    expanding: tuple[str, ...] = ()  # lets being expanded, to refuse recursion
+
 
     def all_sections(self) -> set[str]:
         return set(self.sections.values())
@@ -136,6 +152,8 @@ class Checker:
             e.root = "var"
             t = self.scope.vars[head]
             return self._descend(e, t, parts, 1, offsets, head)
+        if head in self.scope.lets:
+            return self._let(e, head, offsets)
         if head == "params":
             e.root = "param"
             if len(parts) != 2:
@@ -150,7 +168,7 @@ class Checker:
         case_t = self.scope.case
         t = case_t.field(head)
         if t is None:
-            options = case_t.field_names() + ["params"] + list(self.scope.vars)
+            options = case_t.field_names() + ["params"] + list(self.scope.vars) + list(self.scope.lets)
             hint = did_you_mean(head, options)
             raise self.error(f"未知字段 '{'.'.join(parts)}'", e.pos, f"unknown field '{'.'.join(parts)}'",
                              hint=f"是否应为 '{hint}'？" if hint else None)
@@ -161,6 +179,24 @@ class Checker:
                              f"section '{head}' is not part of the cases of actions {acts}")
         e.defaults = (t.default if t.has_default else None,)
         return self._descend(e, t, parts, 1, offsets, head)
+
+    def _let(self, e: A.Path, head: str, offsets) -> Type:
+        import copy
+
+        let = self.scope.lets[head]
+        if head in self.scope.expanding:
+            raise self.error(f"命名条件 '{head}' 循环引用自身", e.pos, f"let '{head}' refers to itself")
+        expansion = copy.deepcopy(let.ast)
+        self.scope.expanding += (head,)
+        try:
+            t = Checker(self.scope, let.source).visit(expansion)
+        finally:
+            self.scope.expanding = self.scope.expanding[:-1]
+        e.root = "let"
+        e.expansion = expansion
+        if len(e.parts) > 1:
+            return self._descend(e, t, e.parts, 1, offsets, head)
+        return t
 
     def _descend(self, e: A.Path, t: Type, parts, i: int, offsets, shown: str) -> Type:
         nullable = t.nullable
@@ -186,6 +222,18 @@ class Checker:
             i += 1
         e.defaults = tuple(defaults)
         return t.as_nullable(nullable) if nullable != t.nullable else t
+
+    def v_Field(self, e: A.Field) -> Type:
+        t = self.visit(e.obj)
+        if t.kind != OBJECT:
+            raise self.error(f"{t.describe()}没有字段 '{e.name}'", e.pos, f"{t.describe_en()} has no field '{e.name}'")
+        ft = t.field(e.name)
+        if ft is None:
+            hint = did_you_mean(e.name, t.field_names())
+            raise self.error(f"未知字段 '{e.name}'", e.pos, f"unknown field '{e.name}'",
+                             hint=f"是否应为 '{hint}'？" if hint else f"字段有：{'、'.join(t.field_names())}")
+        e.default = ft.default if ft.has_default else None
+        return ft.as_nullable(True) if t.nullable and not ft.nullable else ft
 
     # -- boolean --------------------------------------------------------------
     def _bool(self, e: A.Expr, what: str) -> None:
@@ -301,6 +349,8 @@ class Checker:
                     return u.as_nullable(arg_types[0].nullable and arg_types[1].nullable)
                 continue
             if all(_fits(t, p) for t, p in zip(arg_types, params)):
+                if result == "elem":  # first/last: the element type, null for an empty list
+                    return (arg_types[0].elem or T_ANY).as_nullable(True)
                 if params == (STRING,):
                     self._date_literal(e)
                 if result == "numeric":
@@ -330,7 +380,7 @@ class Checker:
         if it.kind != LIST:
             raise self.error(f"{e.kind}(…) 只能遍历列表，实际为{it.describe()}", e.iterable.pos,
                              f"{e.kind}(…) iterates over a list, got {it.describe_en()}")
-        if e.var == "params" or self.scope.case.field(e.var) is not None:
+        if e.var == "params" or self.scope.case.field(e.var) is not None or e.var in self.scope.lets:
             raise self.error(f"变量名 '{e.var}' 与字段重名", e.pos, f"variable '{e.var}' shadows a field",
                              hint="请换一个变量名")
         saved = self.scope.vars.get(e.var)

@@ -104,12 +104,32 @@ class Compiler:
         if e.root == "param":
             name = parts[1]
             return lambda c, p, v, _n=name: p[_n]
+        if e.root == "let":
+            inner = self.compile(e.expansion)
+            if len(parts) == 1:
+                return inner
+            steps = tuple(zip(parts[1:], e.defaults or (None,) * (len(parts) - 1)))
+            rest = _path_getter("__let__", steps, is_date)
+            return lambda c, p, v: rest(c, p, {"__let__": inner(c, p, v)})
         # e.defaults holds the schema default of each step's field (checker-filled).
         if e.root == "var":
             head, steps = parts[0], tuple(zip(parts[1:], e.defaults or (None,) * (len(parts) - 1)))
         else:
             head, steps = None, tuple(zip(parts, e.defaults or (None,) * len(parts)))
         return _path_getter(head, steps, is_date)
+
+    def c_Field(self, e: A.Field) -> Fn:
+        obj, name, default = self.compile(e.obj), e.name, e.default
+        is_date = e.type is not None and e.type.kind == DATE
+
+        def field(c, p, v):
+            x = obj(c, p, v)
+            if x is None:
+                return None
+            x = x.get(name, default)
+            return _fromiso(x) if is_date and type(x) is str else x
+
+        return field
 
     # boolean ------------------------------------------------------------------
     def c_Not(self, e: A.Not) -> Fn:
@@ -289,6 +309,10 @@ class Compiler:
             return lambda d: d.month
         if name == "day":
             return lambda d: d.day
+        if name == "first":
+            return lambda xs: xs[0] if xs else None
+        if name == "last":
+            return lambda xs: xs[-1] if xs else None
         if name == "min":
             return min
         if name == "max":

@@ -194,8 +194,14 @@ class _ToAst(Transformer):
         return list(items)
 
     # names ------------------------------------------------------------------
-    def path(self, meta, items):
-        return A.Path(tuple(str(t) for t in items), pos=items[0].start_pos)
+    def name(self, meta, items):
+        return A.Path((str(items[0]),), pos=items[0].start_pos)
+
+    def field(self, meta, items):
+        obj, name = items
+        if isinstance(obj, A.Path):  # a.b.c stays one path: names resolve against the schema together
+            return A.Path(obj.parts + (str(name),), pos=obj.pos)
+        return A.Field(obj, str(name), pos=name.start_pos)
 
     def call(self, meta, items):
         name = items[0]

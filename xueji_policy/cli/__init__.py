@@ -1,0 +1,1 @@
+"""The ``xueji-policy`` command line: one module per command, dispatched by ``main``."""

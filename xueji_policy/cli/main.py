@@ -1,0 +1,54 @@
+"""``xueji-policy`` entry point: parse the command line, run one command, map errors to exit codes.
+
+Exit codes: 0 success / allow, 1 deny / failures found, 2 error (bad input, bad rules).
+Commands are imported only when used, so a cold start stays cheap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = {
+    "evaluate": "对一个案例作出决定（JSON 或中文摘要）",
+    "check": "加载并检查规则文件，列出全部错误",
+    "test": "运行黄金案例，按条文汇总通过情况",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xueji-policy",
+        description="营口市普通高中学籍管理实施细则（试行）规则引擎 — policy-as-code for 营教发〔2024〕17号")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text in COMMANDS.items():
+        module = importlib.import_module(f"xueji_policy.cli.{name}")
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    module = importlib.import_module(f"xueji_policy.cli.{args.command}")
+    from ..errors import XuejiError
+
+    try:
+        return module.run(args)
+    except XuejiError as e:
+        print(f"错误：{e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
