@@ -177,7 +177,7 @@ def test_case_schema_defaults_and_required():
     }
     for sec, req in expected_required.items():
         assert set(p[sec]["required"]) == req, sec
-    # every boolean of a section defaults (false, except has_proof)
+    # no boolean of a section has a default: an absent fact is unknown
     for sec in expected_required:
         for k, v in p[sec]["properties"].items():
             if v.get("type") == "boolean" and k not in p[sec]["required"]:
