@@ -6,7 +6,8 @@ A golden file is ``{"case": {…}, "expect": {…}}`` where ``expect`` holds
 * ``outcome`` (optional): the expected outcome, ``null`` included;
 * ``cites``: cite strings that must appear among the reasons (deny) or the basis (allow);
 * ``rules`` (optional): rule ids that must appear there;
-* ``obligations`` (optional): ``[{"rule": id, "due": "YYYY-MM-DD" | null}]`` that must be present;
+* ``obligations`` (optional): ``[{"rule": id | "cite": cite, "due": "YYYY-MM-DD" | null}]`` that must
+  be present (matched by rule id, or by cite when no id is given);
 * ``approvals`` (optional): the exact approvals;
 * or ``error``: the ``code`` of the error the case must raise (e.g. ``not_in_force``).
 
@@ -101,13 +102,13 @@ def compare(decision: dict, expect: dict) -> list[str]:
     for r in expect.get("rules", []):
         if r not in got_rules:
             problems.append(f"缺少规则 {r}（实际：{'、'.join(sorted(got_rules)) or '无'}）")
-    obligations = {o["rule"]: o for o in decision["obligations"]}
     for ob in expect.get("obligations", []):
-        got = obligations.get(ob["rule"])
-        if got is None:
-            problems.append(f"缺少义务 {ob['rule']}")
-        elif "due" in ob and got["due"] != ob["due"]:
-            problems.append(f"义务 {ob['rule']} 的期限应为 {ob['due']}，实际为 {got['due']}")
+        key = "rule" if "rule" in ob else "cite"
+        matches = [o for o in decision["obligations"] if o[key] == ob.get(key)]
+        if not matches:
+            problems.append(f"缺少义务 {ob.get(key)}")
+        elif "due" in ob and all(o["due"] != ob["due"] for o in matches):
+            problems.append(f"义务 {ob.get(key)} 的期限应为 {ob['due']}，实际为 {'、'.join(str(o['due']) for o in matches)}")
     if "approvals" in expect and sorted(decision["approvals"]) != sorted(expect["approvals"]):
         problems.append(f"审批应为 {expect['approvals']}，实际为 {decision['approvals']}")
     return problems
