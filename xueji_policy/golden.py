@@ -49,14 +49,22 @@ def _article_key(name: str):
     return (0, int(name), "") if name.isdigit() else (1, 0, name)
 
 
-def rule_applications(rs: RuleSet, case: dict) -> dict[str, bool]:
-    """For every rule of the case's action in force on its date: does it apply?"""
+def rule_applications(rs: RuleSet, case: dict, decision: dict) -> dict[str, bool]:
+    """For every rule of the case's action in force on its date: did it apply?
+
+    An obligation is what must follow an allowed action, so it counts as applied
+    only when the decision is allow and its condition holds.
+    """
     day = _dt.date.fromisoformat(case["date"])
     params = rs.params_on(day)
     ar = rs.rules_for(case["action"])
     env: dict = {}
-    return {r.id: bool(r.applies(case, params, env))
-            for r in ar.permits + ar.forbids + ar.obligations if r.in_force(day)}
+    out = {r.id: bool(r.applies(case, params, env)) for r in ar.permits + ar.forbids if r.in_force(day)}
+    allowed = decision["decision"] == "allow"
+    for r in ar.obligations:
+        if r.in_force(day):
+            out[r.id] = allowed and bool(r.applies(case, params, env))
+    return out
 
 
 def run_file(path: Path, rs: RuleSet) -> GoldenResult:
@@ -81,7 +89,7 @@ def run_file(path: Path, rs: RuleSet) -> GoldenResult:
         res.problems.append(f"期望错误 {expect['error']}，实际得到决定 {decision['decision']}")
         return res
     res.decision = decision
-    res.applied = rule_applications(rs, case)
+    res.applied = rule_applications(rs, case, decision)
     res.problems = compare(decision, expect)
     res.ok = not res.problems
     return res
