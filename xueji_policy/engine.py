@@ -84,7 +84,8 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
         for r in rules.obligations:
             if r.in_force(day) and r.applies(data, params, env):
                 due = r.due(data, params, env) if r.due is not None else None
-                obligations.append({"rule": r.id, **r.cite.to_dict(), "cite": r.cite_text, "message": r.message,
+                cite_parts = {k: v for k, v in r.cite.to_dict().items() if v is not None}
+                obligations.append({"rule": r.id, **cite_parts, "cite": r.cite_text, "message": r.message,
                                     "due": due.isoformat() if isinstance(due, _dt.date) else None})
                 approvals.update(r.approvals)
 
