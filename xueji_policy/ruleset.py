@@ -98,7 +98,6 @@ class Article:
     chapter: str | None
     file: str
     structure: ArticleStructure | None
-    non_decisional: str | None = None
 
     @property
     def key(self) -> str:
@@ -398,8 +397,7 @@ class _Loader:
             structure = ArticleStructure.parse(text, number) if number is not None else None
             art = Article(number=number, annex=annex, title=d["title"].value, text=text,
                           chapter=d["chapter"].value if "chapter" in d else None, file=self.shown(p),
-                          structure=structure,
-                          non_decisional=d["non_decisional"].value if "non_decisional" in d else None)
+                          structure=structure)
             out[art.key] = art
         return out
 
