@@ -13,6 +13,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from ..cites import int_to_cn
     from ..golden import default_cases_dir, run_all
     from ..ruleset import load_ruleset
 
@@ -25,7 +26,7 @@ def run(args) -> int:
 
     print(f"{'条文':<10}{'通过':>6}{'失败':>6}")
     for art, rs_ in by_article.items():
-        label = f"第{art}条" if art.isdigit() else art
+        label = f"第{int_to_cn(int(art))}条" if art.isdigit() else art
         passed = sum(r.ok for r in rs_)
         print(f"{label:<10}{passed:>6}{len(rs_) - passed:>6}")
         for r in rs_:
