@@ -9,6 +9,7 @@ compiler needs no second look at the schema.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 
 from ..errors import CheckError
@@ -368,9 +369,9 @@ class Checker:
         if not (isinstance(arg, A.Literal) and isinstance(arg.value, str)):
             raise self.error("date(\"…\") 只接受日期文字", arg.pos, 'date("…") takes a literal date')
         try:
-            _dt.date.fromisoformat(arg.value)
-            if len(arg.value) != 10:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", arg.value):
                 raise ValueError
+            _dt.date.fromisoformat(arg.value)
         except ValueError:
             raise self.error(f"不是有效日期：{arg.value!r}（应为 YYYY-MM-DD）", arg.pos,
                              f"not a valid date: {arg.value!r}") from None
