@@ -103,7 +103,7 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
     if explain:
         from .explain import trace
 
-        decision["trace"] = trace(rs, data, params)
+        decision["trace"] = trace(rs, data, params, allow)
     return decision
 
 

@@ -20,16 +20,21 @@ def _read(path: str) -> bytes:
         return f.read()
 
 
-def run(args) -> int:
+def read_case(path: str):
+    """The case JSON from a file or stdin, or a ``CaseError`` saying why not."""
     from ..errors import CaseError, CaseProblem
     from ..validate import parse_case_json
 
     try:
-        raw = _read(args.case)
+        raw = _read(path)
     except OSError as e:
         raise CaseError([CaseProblem("$", f"无法读取案例文件：{e.strerror}", f"cannot read case file: {e.strerror}")],
                         kind="unreadable") from None
-    case = parse_case_json(raw)
+    return parse_case_json(raw)
+
+
+def run(args) -> int:
+    case = read_case(args.case)
 
     from ..engine import evaluate_dict
     from ..ruleset import load_ruleset
