@@ -1,0 +1,297 @@
+"""Lint: warnings beyond ``check``'s errors, for policy staff reviewing a rule set.
+
+* a parameter no rule uses;
+* a rule no golden case exercises (or one that never / always applies in them);
+* a permit or forbid whose condition can never hold, or always holds, over the case
+  schema's enums and booleans — searched by enumerating those values (exhaustively
+  where the product is small, a seeded sample otherwise) on top of the golden cases
+  and generated cases of the rule's actions;
+* two permits of one action with different outcomes that can apply to the same case;
+* a rule whose cited text changed since it was last reviewed (``reviewed_text_sha256``
+  in the rule file; ``lint --accept`` records the current hash after review).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import hashlib
+import itertools
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import Location
+from .golden import GoldenResult, rule_coverage
+from .lang import ast as A
+from .lang.types import BOOL, ENUM, Type
+from .ruleset import Rule, RuleSet
+
+MAX_COMBOS = 64
+
+
+@dataclass
+class Warning_:
+    kind: str
+    message: str
+    loc: Location | None = None
+    rule: str | None = None
+
+    def render(self) -> str:
+        where = f"{self.loc}: " if self.loc else ""
+        rule = f"[{self.rule}] " if self.rule else ""
+        return f"{where}警告：{rule}{self.message}"
+
+    def to_dict(self) -> dict:
+        d = {"kind": self.kind, "message": self.message, "rule": self.rule}
+        if self.loc:
+            d.update(file=self.loc.file, line=self.loc.line, column=self.loc.column)
+        return d
+
+
+def cited_text_sha256(rs: RuleSet, rule: Rule) -> str:
+    text = rs.article(rule.article).structure.text_of(rule.cite)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _rule_loc(rule: Rule) -> Location:
+    return Location(rule.file, rule.line, 5)
+
+
+# --------------------------------------------------------------------------- what a rule reads
+
+
+def _exprs(rule: Rule) -> list[A.Expr]:
+    out = [rule.when_ast]
+    if rule.unless_ast is not None:
+        out.append(rule.unless_ast)
+    if rule.due_ast is not None:
+        out.append(rule.due_ast)
+    out += [o.when_ast for o in rule.outcomes if o.when_ast is not None]
+    return out
+
+
+def _walk_expanded(e: A.Expr):
+    for node in A.walk(e):
+        yield node
+        if isinstance(node, A.Path) and node.root == "let" and node.expansion is not None:
+            yield from _walk_expanded(node.expansion)
+
+
+def params_used(rule: Rule) -> set[str]:
+    return {n.parts[1] for e in _exprs(rule) for n in _walk_expanded(e)
+            if isinstance(n, A.Path) and n.root == "param"}
+
+
+def finite_paths(rule: Rule) -> dict[tuple[str, ...], list]:
+    """Case paths the rule reads whose values are finite: enums and booleans (and null if nullable)."""
+    out: dict[tuple[str, ...], list] = {}
+    for e in _exprs(rule):
+        for n in _walk_expanded(e):
+            if isinstance(n, A.Path) and n.root == "case" and isinstance(n.type, Type):
+                t = n.type
+                if t.kind == ENUM:
+                    values = list(t.values)
+                elif t.kind == BOOL:
+                    values = [True, False]
+                else:
+                    continue
+                if t.nullable:
+                    values.append(None)
+                out[n.parts] = values
+    return out
+
+
+def _set(case: dict, path: tuple[str, ...], value) -> None:
+    cur = case
+    for k in path[:-1]:
+        nxt = cur.get(k)
+        if not isinstance(nxt, dict):
+            nxt = cur[k] = {}
+        cur = nxt
+    if value is None:
+        cur.pop(path[-1], None)
+    else:
+        cur[path[-1]] = value
+
+
+# --------------------------------------------------------------------------- search
+
+
+class _Search:
+    """Applies enumerated enum/boolean values to base cases and evaluates rules."""
+
+    def __init__(self, rs: RuleSet, bases_by_action: dict[str, list[dict]], seed: int = 0):
+        self.rs = rs
+        self.bases = bases_by_action
+        self.rng = random.Random(seed)
+
+    def combos(self, paths: dict) -> list[tuple]:
+        keys = list(paths)
+        domains = [paths[k] for k in keys]
+        total = 1
+        for d in domains:
+            total *= len(d)
+        if total <= MAX_COMBOS:
+            return [tuple(zip(keys, c)) for c in itertools.product(*domains)]
+        return [tuple((k, self.rng.choice(d)) for k, d in zip(keys, domains)) for _ in range(MAX_COMBOS)]
+
+    def variants(self, actions, paths):
+        combos = self.combos(paths) if paths else [()]
+        for action in actions:
+            for base in self.bases.get(action, []):
+                for combo in combos:
+                    case = copy.deepcopy(base)
+                    for path, value in combo:
+                        _set(case, path, value)
+                    yield case
+
+    def outcomes(self, rule: Rule, stop_when_both: bool = True) -> set[bool]:
+        seen: set[bool] = set()
+        for case in self.variants(rule.actions, finite_paths(rule)):
+            v = self._applies(rule, case)
+            if v is not None:
+                seen.add(v)
+            if stop_when_both and len(seen) == 2:
+                break
+        return seen
+
+    def together(self, a: Rule, b: Rule) -> dict | None:
+        paths = {**finite_paths(a), **finite_paths(b)}
+        actions = [x for x in a.actions if x in b.actions]
+        for case in self.variants(actions, paths):
+            if self._applies(a, case) and self._applies(b, case):
+                return case
+        return None
+
+    def _applies(self, rule: Rule, case: dict) -> bool | None:
+        try:
+            day = _dt.date.fromisoformat(case["date"])
+            if not rule.in_force(day):
+                return None
+            return bool(rule.applies(case, self.rs.params_on(day), {}))
+        except Exception:  # a variant the rules cannot judge (no calendar, not in force): no evidence
+            return None
+
+
+# --------------------------------------------------------------------------- lint
+
+
+def lint(rs: RuleSet, results: list[GoldenResult], generated: int = 40, seed: int = 0) -> list[Warning_]:
+    from .generate import generated_cases
+
+    warnings: list[Warning_] = []
+
+    # Parameters no rule reads.
+    used = set().union(*(params_used(r) for r in rs.rules)) if rs.rules else set()
+    for name, p in rs.params.items():
+        if name not in used:
+            warnings.append(Warning_("unused_parameter", f"参数 {name}（{p.title}）没有任何规则使用", p.loc))
+
+    # Rules the golden cases do not exercise.
+    cov = rule_coverage(rs, results)
+    for r in rs.rules:
+        applied, not_applied = cov.get(r.id, (0, 0))
+        if applied == 0 and not_applied == 0:
+            warnings.append(Warning_("untested_rule", "没有黄金案例检验此规则", _rule_loc(r), r.id))
+        elif applied == 0:
+            warnings.append(Warning_("untested_rule", f"黄金案例中此规则从未适用（不适用 {not_applied} 例）", _rule_loc(r), r.id))
+        elif not_applied == 0 and r.effect != "obligation":
+            warnings.append(Warning_("untested_rule", f"黄金案例中此规则总是适用（适用 {applied} 例）", _rule_loc(r), r.id))
+
+    # Dead and vacuous conditions, and conflicting permits.
+    bases: dict[str, list[dict]] = {}
+    for res in results:
+        if res.decision is not None:
+            case = _golden_case(res)
+            if case is not None:
+                bases.setdefault(case["action"], []).append(case)
+    for case in generated_cases(rs, generated * max(len(rs.actions), 1), seed=seed):
+        bases.setdefault(case["action"], []).append(case)
+    search = _Search(rs, bases, seed)
+    for r in rs.rules:
+        if r.effect == "obligation":
+            continue
+        seen = search.outcomes(r)
+        if seen == {False}:
+            warnings.append(Warning_("never_applies", "条件在各枚举值、布尔值的组合下都不成立：此规则永不适用",
+                                     _rule_loc(r), r.id))
+        elif seen == {True}:
+            warnings.append(Warning_("always_applies", "条件在各枚举值、布尔值的组合下总是成立：此规则总是适用",
+                                     _rule_loc(r), r.id))
+    for action in rs.actions:
+        permits = rs.rules_for(action).permits
+        for a, b in itertools.combinations(permits, 2):
+            oa, ob = {o.value for o in a.outcomes}, {o.value for o in b.outcomes}
+            if not oa or not ob or oa == ob:
+                continue
+            example = search.together(a, b)
+            if example is not None:
+                warnings.append(Warning_(
+                    "conflicting_permits",
+                    f"操作 {action} 的许可规则 {a.id}（结果 {'/'.join(sorted(oa))}）与 {b.id}（结果 {'/'.join(sorted(ob))}）"
+                    f"可同时适用于同一案例（如 {example.get('case_id') or example['date']}），结果取决于规则顺序",
+                    _rule_loc(b), b.id))
+
+    # Cited text changed since review.
+    for r in rs.rules:
+        current = cited_text_sha256(rs, r)
+        if r.reviewed_text_sha256 is None:
+            warnings.append(Warning_("unreviewed_cite", f"尚未记录复核时所引条文（{r.cite_text}）的摘要；复核后运行 xueji-policy lint --accept",
+                                     _rule_loc(r), r.id))
+        elif r.reviewed_text_sha256 != current:
+            warnings.append(Warning_("cite_text_changed", f"所引条文（{r.cite_text}）自上次复核后已改动，请复核此规则后运行 xueji-policy lint --accept",
+                                     _rule_loc(r), r.id))
+    return warnings
+
+
+def _golden_case(res: GoldenResult) -> dict | None:
+    import json
+
+    try:
+        return json.loads(res.path.read_text(encoding="utf-8"))["case"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def accept_reviews(rs: RuleSet) -> list[str]:
+    """Write the current cited-text hash into every rule as ``reviewed_text_sha256``.
+
+    Edits the YAML text in place line by line (comments and layout are kept): the
+    hash line goes right after the rule's ``cite:`` line, or replaces an existing one.
+    """
+    changed: list[str] = []
+    by_file: dict[str, list[Rule]] = {}
+    for r in rs.rules:
+        by_file.setdefault(r.file, []).append(r)
+    for shown, rules in by_file.items():
+        path = rs.path / Path(shown).name
+        lines = path.read_text(encoding="utf-8").split("\n")
+        starts = sorted(r.line - 1 for r in rules)
+        edits = []
+        for r in rules:
+            start = r.line - 1
+            following = [s for s in starts if s > start]
+            end = following[0] if following else len(lines)
+            block = range(start, end)
+            sha = cited_text_sha256(rs, r)
+            existing = next((i for i in block if lines[i].lstrip().startswith("reviewed_text_sha256:")), None)
+            cite_line = next((i for i in block if lines[i].lstrip().lstrip("- ").startswith("cite:")), None)
+            if existing is not None:
+                indent = lines[existing][: len(lines[existing]) - len(lines[existing].lstrip())]
+                if lines[existing].strip() != f"reviewed_text_sha256: {sha}":
+                    edits.append(("replace", existing, f"{indent}reviewed_text_sha256: {sha}"))
+                    changed.append(r.id)
+            elif cite_line is not None:
+                text = lines[cite_line]
+                indent = " " * (len(text) - len(text.lstrip(" -")))
+                edits.append(("insert", cite_line + 1, f"{indent}reviewed_text_sha256: {sha}"))
+                changed.append(r.id)
+        for kind, i, text in sorted(edits, key=lambda e: e[1], reverse=True):
+            if kind == "replace":
+                lines[i] = text
+            else:
+                lines.insert(i, text)
+        if edits:
+            path.write_text("\n".join(lines), encoding="utf-8")
+    return changed
