@@ -42,18 +42,24 @@ def _as_dict(case: dict | Case) -> Any:
     return case
 
 
-def evaluate(case: dict | Case, *, ruleset: RuleSet | None = None, explain: bool = False) -> Decision:
+def evaluate(case: dict | Case, *, ruleset: RuleSet | None = None, explain: bool = False,
+             as_of: _dt.date | None = None) -> Decision:
     """Decide one case.  Raises ``CaseError``, ``NotInForceError``, ``CalendarError``
-    or ``EvaluationError`` — never anything else on purpose."""
-    return Decision.model_validate(evaluate_dict(case, ruleset=ruleset, explain=explain))
+    or ``EvaluationError`` — never anything else on purpose.
+
+    The rules and parameters in force on the case's ``date`` decide it; ``as_of``
+    judges it instead by those in force on another day (to compare amendments).
+    """
+    return Decision.model_validate(evaluate_dict(case, ruleset=ruleset, explain=explain, as_of=as_of))
 
 
-def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain: bool = False) -> dict:
+def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain: bool = False,
+                  as_of: _dt.date | None = None) -> dict:
     """Like ``evaluate`` but returns the decision as a JSON-ready dict."""
     rs = ruleset or default_ruleset()
     data = _as_dict(case)
     rs.validator.validate(data)
-    day = _dt.date.fromisoformat(data["date"])
+    day = as_of or _dt.date.fromisoformat(data["date"])
     params = rs.params_on(day)
     action = data["action"]
     rules = rs.rules_for(action)
@@ -103,7 +109,7 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
     if explain:
         from .explain import trace
 
-        decision["trace"] = trace(rs, data, params, allow)
+        decision["trace"] = trace(rs, data, params, allow, day)
     return decision
 
 

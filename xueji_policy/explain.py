@@ -93,12 +93,12 @@ class _Tracer:
                 "skipped": [{"date": d.isoformat(), "label": label} for d, label in days]}
 
 
-def trace(rs, case: dict, params: dict, allowed: bool = True) -> list[dict]:
+def trace(rs, case: dict, params: dict, allowed: bool = True, day: _dt.date | None = None) -> list[dict]:
     """For every rule of the case's action: in force? applied? and the values behind it.
 
     An obligation applies only to an allowed case: on a deny its condition is still
     shown, with ``applied`` false."""
-    day = _dt.date.fromisoformat(case["date"])
+    day = day or _dt.date.fromisoformat(case["date"])
     ar = rs.rules_for(case["action"])
     tracer = _Tracer(rs.calendar)
     env: dict = {}
