@@ -187,3 +187,76 @@ def write_index(rs: RuleSet) -> Path:
 
 def label_of(key: str) -> str:
     return f"附件{key.split('-')[1]}" if key.startswith("annex-") else f"第{int_to_cn(int(key))}条"
+
+
+# --------------------------------------------------------------------------- sub-conditions
+
+
+@dataclass
+class Branch:
+    rule: str
+    where: str  # "when/1/0": the clause and the operand indices from the top
+    expr: str
+    true: int = 0
+    false: int = 0
+
+    @property
+    def covered(self) -> bool:
+        return self.true > 0 and self.false > 0
+
+    def to_dict(self) -> dict:
+        return {"rule": self.rule, "where": self.where, "expr": self.expr, "true": self.true, "false": self.false,
+                "covered": self.covered}
+
+
+def branch_coverage(rs: RuleSet, results: list[GoldenResult]) -> dict[str, list[Branch]]:
+    """Every operand of every ``and``/``or``/``not`` in every rule: seen true and false by the golden cases?"""
+    import datetime as _dt
+
+    from .explain import trace
+
+    branches: dict[str, dict[str, Branch]] = {r.id: {} for r in rs.rules}
+    for r in rs.rules:  # list every branch, seen or not, in source order
+        for clause in ("when", "unless"):
+            ast = r.when_ast if clause == "when" else r.unless_ast
+            if ast is not None:
+                for where, expr in _branch_nodes(ast, clause):
+                    branches[r.id][where] = Branch(r.id, where, expr)
+    for res in results:
+        if res.case is None or res.decision is None:
+            continue
+        params = rs.params_on(_dt.date.fromisoformat(res.case["date"]))
+        for entry in trace(rs, res.case, params, res.decision["decision"] == "allow"):
+            for clause in ("when", "unless"):
+                if clause in entry:
+                    for where, value in _branch_values(entry[clause], clause):
+                        b = branches[entry["rule"]].get(where)
+                        if b is not None:
+                            if value:
+                                b.true += 1
+                            else:
+                                b.false += 1
+    return {rid: list(bs.values()) for rid, bs in branches.items()}
+
+
+def _branch_nodes(e, where: str):
+    from .lang import ast as A
+
+    if isinstance(e, A.BoolOp):
+        for i, o in enumerate(e.operands):
+            yield f"{where}/{i}", A.pretty(o)
+            yield from _branch_nodes(o, f"{where}/{i}")
+    elif isinstance(e, A.Not):
+        yield f"{where}/0", A.pretty(e.operand)
+        yield from _branch_nodes(e.operand, f"{where}/0")
+
+
+def _branch_values(node: dict, where: str):
+    """Walks a trace node the way ``_branch_nodes`` walks the AST (named conditions stay opaque)."""
+    if "let" in node:
+        return
+    kids = node.get("children") or []
+    if kids and "op" not in node:
+        for i, child in enumerate(kids):
+            yield f"{where}/{i}", bool(child["value"])
+            yield from _branch_values(child, f"{where}/{i}")

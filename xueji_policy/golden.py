@@ -35,6 +35,7 @@ class GoldenResult:
     problems: list[str] = field(default_factory=list)
     applied: dict[str, bool] = field(default_factory=dict)  # rule id → applied in this case
     decision: dict | None = None
+    case: dict | None = None
 
 
 def default_cases_dir(rs: RuleSet) -> Path:
@@ -89,6 +90,7 @@ def run_file(path: Path, rs: RuleSet) -> GoldenResult:
         res.problems.append(f"期望错误 {expect['error']}，实际得到决定 {decision['decision']}")
         return res
     res.decision = decision
+    res.case = case
     res.applied = rule_applications(rs, case, decision)
     res.problems = compare(decision, expect)
     res.ok = not res.problems
