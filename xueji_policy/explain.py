@@ -259,3 +259,27 @@ def decision_text(decision: dict, rs=None) -> str:
         lines.append("逐条规则（● 适用，○ 不适用）：")
         lines.append(trace_text(decision["trace"]))
     return "\n".join(mask_ids_in_text(ln) for ln in lines)
+
+
+# --------------------------------------------------------------------------- readable conditions
+
+_GLOSS = [(" not in ", " 不属于 "), (" in ", " 属于 "), (" is not null", " 不为空"), (" is null", " 为空"),
+          (" == ", " = "), (" != ", " ≠ "), (" >= ", " ≥ "), (" <= ", " ≤ ")]
+
+
+def readable_lines(e: A.Expr, depth: int = 0) -> list[tuple[int, str]]:
+    """A condition as indented lines for people: ``and`` → 下列全部成立, ``or`` → 下列任一成立."""
+    if isinstance(e, A.BoolOp):
+        head = "下列全部成立：" if e.op == "and" else "下列任一成立："
+        out = [(depth, head)]
+        for o in e.operands:
+            out += readable_lines(o, depth + 1)
+        return out
+    if isinstance(e, A.Not) and isinstance(e.operand, A.BoolOp):
+        return [(depth, "并非：")] + readable_lines(e.operand, depth + 1)
+    text = A.pretty(e)
+    if isinstance(e, A.Not):
+        text = "并非 " + A.pretty(e.operand)
+    for old, new in _GLOSS:
+        text = text.replace(old, new)
+    return [(depth, text)]

@@ -17,6 +17,7 @@ COMMANDS = {
     "lint": "检查规则集中的隐患：未用参数、未经检验或永不适用的规则、冲突的许可、条文改动",
     "test": "运行黄金案例，按条文汇总通过情况",
     "diff": "修订影响：比较两个规则集（目录、git 版本或生效日期）下决定有变化的案例",
+    "report": "生成逐条对照的 HTML 报告（条文原文、规则、黄金案例、覆盖、参数）",
     "coverage": "逐条核对：每条已编码或已说明，每条规则都有适用与不适用的黄金案例",
 }
 
@@ -52,6 +53,17 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as e:  # a bug of ours: say so plainly, keep the traceback for developers
+        import os
+        import traceback
+
+        from ..privacy import mask_ids_in_text
+
+        if os.environ.get("XUEJI_POLICY_DEBUG"):
+            traceback.print_exc()
+        print(mask_ids_in_text(f"内部错误（{type(e).__name__}）：{e}。请把命令和输入报告给维护者；"
+                               "设置 XUEJI_POLICY_DEBUG=1 可看到详细信息。"), file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":  # pragma: no cover
