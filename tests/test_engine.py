@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 import json
 from pathlib import Path
 
@@ -184,3 +185,35 @@ def test_a_broken_rule_set_never_loads_half(tmp_path):
     with pytest.raises(RuleSetError) as ei:
         load_ruleset(tmp_path / "rules")
     assert "reader.bannned" in str(ei.value) and "banned" in ei.value.errors[0].render()
+
+
+# --------------------------------------------------------------------------- effective dates
+
+
+def test_a_case_is_judged_by_the_rules_in_force_on_its_date():
+    rs = load_ruleset(LIBRARY)
+    renew = {"action": "renew", "reader": {"kind": "teacher", "banned": True}, "loan": {"due": "2025-12-31"}}
+    before = evaluate_dict({**renew, "date": "2025-06-30"}, ruleset=rs)
+    after = evaluate_dict({**renew, "date": "2025-07-01"}, ruleset=rs)
+    assert before["decision"] == "deny" and before["reasons"][0]["rule"] == "borrow.banned"
+    assert after["decision"] == "allow"
+
+
+def test_as_of_judges_a_case_by_the_rules_in_force_on_another_day():
+    rs = load_ruleset(LIBRARY)
+    case = {"action": "renew", "date": "2025-06-30", "reader": {"kind": "teacher", "banned": True},
+            "loan": {"due": "2025-12-31"}}
+    import datetime as dt
+
+    assert evaluate_dict(case, ruleset=rs, as_of=dt.date(2025, 7, 1))["decision"] == "allow"
+
+
+def test_an_effective_to_before_effective_from_is_refused(tmp_path):
+    rules = tmp_path / "rules"
+    shutil.copytree(LIBRARY, rules)
+    p = rules / "1.yaml"
+    p.write_text(p.read_text(encoding="utf-8").replace("effective_from: 2025-07-01", "effective_from: 2025-07-01\n    effective_to: 2025-01-01"),
+                 encoding="utf-8")
+    with pytest.raises(RuleSetError) as ei:
+        load_ruleset(rules)
+    assert "失效日期" in str(ei.value)

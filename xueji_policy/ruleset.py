@@ -619,6 +619,9 @@ class _Loader:
 
         eff_from = _opt_date(d.get("effective_from"))
         eff_to = _opt_date(d.get("effective_to"))
+        if eff_from and eff_to and eff_to <= eff_from:
+            self.add(StructureError(f"失效日期 {eff_to} 应晚于生效日期 {eff_from}", d["effective_to"].loc, rule_id=rid,
+                                    message_en="effective_to must be after effective_from"))
 
         if len(self.errors) > n_errors or when is None or cite is None:
             return None
