@@ -231,15 +231,11 @@ def _errors_for(tmp_path, name: str) -> tuple[Fixture, RuleSetError]:
     return fx, load_errors(install(fx, tmp_path))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: an article file that fails to load makes parameters.yaml report "
-                                       "'引用的第十三条没有规则文件（rules/13.yaml）' although the file exists")
 def test_broken_article_file_does_not_cascade(tmp_path):
     fx, err = _errors_for(tmp_path, "yaml_tab_indent")
     assert [e.loc.file for e in err.errors] == ["rules/13.yaml"], "\n".join(e.render() for e in err.errors)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a broken parameters.yaml yields one '未知参数' error per use of "
-                                       "every parameter (and the same let error several times)")
 def test_broken_parameters_file_does_not_cascade(tmp_path):
     rules = tmp_path / "rules"
     shutil.copytree(SHIPPED_RULES, rules)
@@ -249,7 +245,6 @@ def test_broken_parameters_file_does_not_cascade(tmp_path):
     assert [e.loc.file for e in err.errors] == ["rules/parameters.yaml"], len(err.errors)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a faulty let is reported once per rule that uses it")
 def test_faulty_let_reported_once(tmp_path):
     fx = read_fixture(FIXTURE_DIR / "unknown_field_nested.yaml")
     text = fx.files["13.yaml"]
@@ -263,18 +258,12 @@ def test_faulty_let_reported_once(tmp_path):
     assert len(heads) == len(set(heads)), "\n".join(heads)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: with article: 26 in 27.yaml, its rules are checked as article 26's "
-                                       "('规则位于第二十六条的文件中，却引用了第二十七条') and parameters.yaml "
-                                       "reports that article 27 has no file")
 def test_article_number_mismatch_reports_only_the_mismatch(tmp_path):
     fx, err = _errors_for(tmp_path, "article_number_mismatch")
     heads = [e.render().split("\n", 1)[0] for e in err.errors]
     assert heads == [fx.expects[0].line], "\n".join(heads)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: common indentation mistakes are shown in PyYAML's English "
-                                       "(\"expected <block end>, but found '<block mapping start>'\"); the "
-                                       "translation table's key \"... but found '-'\" never matches")
 def test_indentation_error_message_is_chinese(tmp_path):
     fx = read_fixture(FIXTURE_DIR / "yaml_bad_indent.yaml")
     rules = install(fx, tmp_path)
@@ -286,14 +275,11 @@ def test_indentation_error_message_is_chinese(tmp_path):
     assert "expected" not in head and "<block" not in head, head
 
 
-@pytest.mark.xfail(strict=True, reason="gap: 'effect: allow' (the decision's own word) gets no did-you-mean")
 def test_effect_allow_suggests_permit(tmp_path):
     fx, err = _errors_for(tmp_path, "shape_effect_allow")
     assert any("permit" in (e.hint or "") for e in err.errors)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a long and/or/+ chain under the 8000-character limit makes the "
-                                       "Lark transformer recurse too deep: RecursionError, traceback, exit 1")
 def test_long_chain_is_an_error_or_loads_never_a_traceback(tmp_path):
     fx = read_fixture(FIXTURE_DIR / "unknown_field_nested.yaml")
     rules = install(fx, tmp_path)

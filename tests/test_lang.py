@@ -214,8 +214,6 @@ def test_pretty_is_minimal(text, printed):
     assert pretty(parse_expr(text)) == printed
 
 
-@pytest.mark.xfail(strict=True, reason="bug: pretty prints Field(Literal(-1), 'a') as '-1.a', which parses "
-                                       "as -(1.a)")
 def test_round_trip_field_of_negative_literal():
     assert_round_trip(parse_expr("(-1).a"))
 
@@ -348,8 +346,6 @@ def test_parse_error_in_rule_file_source_is_located_in_the_file():
     assert info.value.rule_id == "r"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a 500-term chain (3000 characters, under the 8000 limit) raises "
-                                       "RecursionError out of parse_expr instead of parsing or a ParseError")
 @pytest.mark.parametrize("text", ["1+" * 500 + "1", "a and " * 500 + "a", "f()" + ".a" * 500])
 def test_long_chains_parse_or_fail_cleanly(text):
     try:
@@ -611,24 +607,18 @@ def test_defaults_apply_inside_quantifiers_and_on_call_results(run):
 # other use of it then sees a set: duplicates vanish, order is lost, indexing fails.
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a constant list literal is a frozenset: duplicates are dropped")
 def test_len_of_list_literal_counts_duplicates(run):
     assert run("len([1, 1, 2])") == 3
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a constant list literal is a frozenset: count drops duplicates")
 def test_count_over_list_literal_counts_duplicates(run):
     assert run("count(x in [1, 1]: true)") == 2
 
 
-@pytest.mark.xfail(strict=True, reason="bug: first/last of a constant list literal raise TypeError "
-                                       "('frozenset' object is not subscriptable)")
 def test_first_and_last_of_list_literal(run):
     assert (run("first([3, 1, 2])"), run("last([3, 1, 2])")) == (3, 2)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a case list never equals a constant list literal (list != frozenset), "
-                                       "and [1, 2] == [2, 1] is true")
 def test_list_equality_with_list_literal(run):
     assert run("transfer.to_school.grade_class_sizes == [50, 50]",
                {"transfer": {"to_school": {"grade_class_sizes": [50, 50]}}}) is True

@@ -211,11 +211,19 @@ def load_yaml_file(path: Path, shown: str | None = None) -> Y:
 
 
 _PROBLEMS_ZH = {
-    "mapping values are not allowed here": "此处不能出现键值（是否缺少缩进或引号？条件中含 ': ' 时请加引号或用 |）",
-    "could not find expected ':'": "找不到应有的 ':'",
-    "found character '\\t' that cannot start any token": "不能用制表符缩进，请用空格",
-    "expected <block end>, but found '-'": "列表项缩进不一致",
+    "mapping values are not allowed here": "此处不能出现键值（是否缩进有误？条件中含 ': ' 时请把条件写成 | 块）",
+    "could not find expected ':'": "找不到应有的 ':'（键与值之间要有冒号和空格）",
+    "found character '\\t' that cannot start any token": "不能用制表符（Tab）缩进，请用空格",
+    "expected <block end>, but found '-'": "列表项（-）的缩进与同层不一致",
+    "expected <block end>, but found": "缩进不一致：这一行与同一层的其他键没有对齐",
+    "expected <block mapping start>": "缩进不一致：这一行应与同一层的其他键对齐",
+    "did not find expected key": "缩进不一致或缺少键：这一行与同一层的其他键没有对齐",
+    "did not find expected '-' indicator": "列表项（-）的缩进与同层不一致",
     "found undefined alias": "未定义的别名",
+    "found unexpected end of stream": "文件意外结束（引号或括号未闭合？）",
+    "found unknown escape character": "字符串中有无法识别的转义字符（\\）",
+    "found unexpected ':'": "此处不应有 ':'（条件中的冒号请放在引号内或写成 | 块）",
+    "while scanning a quoted scalar": "引号未闭合",
 }
 
 

@@ -264,6 +264,10 @@ class _Loader:
     def __init__(self, root: Path):
         self.root = root
         self.errors: list[RuleError] = []
+        # What failed to load, so that later stages do not pile follow-on errors on it.
+        self.failed_articles: set[int] = set()
+        self.params_failed = False
+        self.lets_failed = False
 
     def shown(self, p: Path) -> str:
         try:
@@ -306,6 +310,8 @@ class _Loader:
             y = self._yaml(p)
             if y is not None and self._shape(y, packaged_schema("rule-file.schema.json")):
                 docs[p] = y
+            elif _ARTICLE_FILE.match(name):
+                self.failed_articles.add(int(_ARTICLE_FILE.match(name).group(1)))
 
         articles = self._articles(docs)
         params = self._params(root / "parameters.yaml", articles)
@@ -392,6 +398,8 @@ class _Loader:
                 self.add(StructureError(f"文件名 '{p.name}' 与文件中的条号不符（应为 {key}: {expected}）",
                                         y.key_loc("article" if "article" in d else "annex"),
                                         message_en=f"file name {p.name} does not match its number"))
+                if not is_annex:
+                    self.failed_articles.add(expected)
                 continue
             text = d["text"].value
             structure = ArticleStructure.parse(text, number) if number is not None else None
@@ -407,6 +415,7 @@ class _Loader:
             return {}
         y = self._yaml(path)
         if y is None or not self._shape(y, packaged_schema("parameters.schema.json")):
+            self.params_failed = True
             return {}
         out: dict[str, Parameter] = {}
         for name, py in y.value["parameters"].value.items():
@@ -484,6 +493,8 @@ class _Loader:
                                message_en=f"a rule in article {article.number}'s file cites article {cite.article}"))
             return None
         target = article or articles.get(str(cite.article))
+        if target is None and cite.article in self.failed_articles:
+            return None  # that file's own error is already reported
         if target is None:
             self.add(CiteError(f"引用的{Cite(article=cite.article).display()}没有规则文件（rules/{cite.article}.yaml）",
                                cy.loc, rule_id=rule_id, message_en=f"cited article {cite.article} has no file"))
@@ -500,6 +511,7 @@ class _Loader:
             return {}
         y = self._yaml(path)
         if y is None or not self._shape(y, _DEFINITIONS_SCHEMA):
+            self.lets_failed = True
             return {}
         return dict(y.value["let"].value)
 
@@ -507,8 +519,13 @@ class _Loader:
         """Parse the named conditions visible in one file (global ones, then the file's own)."""
         from .lang.check import FUNCTIONS, LetDef
 
+        if not hasattr(self, "_global_letdefs"):
+            self._global_letdefs = None
         out = {}
-        for scope_name, lets in (("definitions", global_lets), ("file", file_lets)):
+        if self._global_letdefs is not None:  # definitions.yaml: parsed once, shared by every file
+            out.update(self._global_letdefs)
+        for scope_name, lets in (("definitions", global_lets if self._global_letdefs is None else {}),
+                                 ("file", file_lets)):
             for name, ly in lets.items():
                 if scope_name == "file" and name in global_lets:
                     self.add(CheckError(f"命名条件 '{name}' 与 rules/definitions.yaml 中的重名", ly.loc,
@@ -522,8 +539,12 @@ class _Loader:
                 try:
                     out[name] = LetDef(name, parse_expr(ly.value, src), src)
                 except RuleError as e:
-                    if scope_name == "file" or not any(x.loc == e.loc for x in self.errors):
+                    # A shared let is parsed once per file that sees it: report it once.
+                    if not any(str(x.loc) == str(e.loc) for x in self.errors):
                         self.add(e)
+                    out[name] = LetDef(name, None, src, failed=True)
+            if scope_name == "definitions" and self._global_letdefs is None:
+                self._global_letdefs = dict(out)
         return out
 
     def _rules(self, docs, articles, params, schema, case_type, calendar, global_lets) -> list[Rule]:
@@ -539,9 +560,9 @@ class _Loader:
         for p, y in docs.items():
             if "article" not in y.value:
                 continue
-            article = articles.get(str(y.value["article"].value))
-            if article is None:
-                continue
+            article = articles.get(_ARTICLE_FILE.match(p.name).group(1))
+            if article is None or article.file != self.shown(p):
+                continue  # the file's number did not match its name: already reported
             lets = self._lets(dict(y.value["let"].value) if "let" in y.value else {}, global_lets, case_type,
                               article.file)
             for ry in y.value["rules"].value:
@@ -587,7 +608,8 @@ class _Loader:
                 approvals.append(ay.value)
 
         effect = d["effect"].value
-        scope = Scope(case=case_type, params=param_types, sections=sections, actions=tuple(acts), lets=lets)
+        scope = Scope(case=case_type, params=param_types, sections=sections, actions=tuple(acts), lets=lets,
+                      params_unknown=self.params_failed, names_unknown=self.lets_failed)
 
         when = self._expr(d["when"], scope, rid, BOOL, "条件")
         unless = self._expr(d["unless"], scope, rid, BOOL, "例外条件") if "unless" in d else None
@@ -656,12 +678,20 @@ class _Loader:
         else:
             text = str(value)
         src = Source(text, y.scalar_locator() if isinstance(value, str) else (lambda off, _y=y: _y.loc), rid)
+        from .lang.check import AlreadyReported
+
         try:
             ast = parse_expr(text, src)
             check_expr(ast, scope, src, expect, what)
             fn = self.compiler.compile(ast)
+        except AlreadyReported:
+            return None
         except RuleError as e:
             self.add(e)
+            return None
+        except RecursionError:
+            self.add(CheckError(f"{what}嵌套过深，无法检查；请拆成命名条件（let）", y.loc, rule_id=rid,
+                                message_en="condition nested too deeply"))
             return None
         return text, ast, fn
 
@@ -755,9 +785,34 @@ _KEY_ZH = {"id": "编号", "cite": "引用", "actions": "适用操作", "effect"
            "value": "取值", "effective_from": "生效日期", "name": "名称", "version": "版本"}
 
 
+_JSON_TYPES_ZH = {"string": "文字", "boolean": "布尔值（true/false）", "integer": "整数", "number": "数值",
+                  "array": "列表", "object": "映射（键: 值）", "null": "空值"}
+_ENUM_SYNONYMS = {"allow": "permit", "allowed": "permit", "deny": "forbid", "denied": "forbid", "prohibit": "forbid",
+                  "must": "obligation", "duty": "obligation", "oblige": "obligation"}
+
+
+def _where(path: list) -> str:
+    """``rules.0.when`` → ``第1条规则的 when`` (people count from one)."""
+    out, i = [], 0
+    while i < len(path):
+        p = path[i]
+        if p == "rules" and i + 1 < len(path) and isinstance(path[i + 1], int):
+            out.append(f"第{path[i + 1] + 1}条规则")
+            i += 2
+            continue
+        out.append(f"第{p + 1}项" if isinstance(p, int) else str(p))
+        i += 1
+    return "的 ".join(out) if out else "文件顶层"
+
+
+def _types_zh(t) -> str:
+    ts = t if isinstance(t, list) else [t]
+    return "或".join(_JSON_TYPES_ZH.get(x, x) for x in ts)
+
+
 def _shape_error(y: Y, e: jsonschema.ValidationError) -> StructureError:
     node = _node_at(y, e.absolute_path)
-    where = ".".join(str(p) for p in e.absolute_path) or "文件顶层"
+    where = _where(list(e.absolute_path))
     rid = None
     path = list(e.absolute_path)
     if len(path) >= 2 and path[0] == "rules":
@@ -778,16 +833,18 @@ def _shape_error(y: Y, e: jsonschema.ValidationError) -> StructureError:
         return StructureError(f"缺少必填的键 '{k}'（{_KEY_ZH.get(k, k)}）", node.loc, rule_id=rid,
                               message_en=f"missing required key '{k}'")
     if kw == "enum":
-        hint = did_you_mean(str(e.instance), [str(v) for v in e.validator_value])
+        hint = _ENUM_SYNONYMS.get(str(e.instance).lower()) if str(e.instance).lower() in _ENUM_SYNONYMS and \
+            _ENUM_SYNONYMS[str(e.instance).lower()] in e.validator_value else None
+        hint = hint or did_you_mean(str(e.instance), [str(v) for v in e.validator_value])
         allowed = "、".join(str(v) for v in e.validator_value)
         return StructureError(f"{where}：取值 {e.instance!r} 不在允许范围（{allowed}）", node.loc, rule_id=rid,
                               message_en=f"{where}: {e.instance!r} is not one of {allowed}",
                               hint=f"是否应为 '{hint}'？" if hint else None)
     if kw == "type":
-        return StructureError(f"{where}：类型应为 {e.validator_value}", node.loc, rule_id=rid,
+        return StructureError(f"{where}：应为{_types_zh(e.validator_value)}", node.loc, rule_id=rid,
                               message_en=f"{where}: must be {e.validator_value}")
     if kw == "pattern":
-        return StructureError(f"{where}：格式不符（{e.validator_value}）", node.loc, rule_id=rid,
+        return StructureError(f"{where}：格式不符", node.loc, rule_id=rid,
                               message_en=f"{where}: does not match {e.validator_value}",
                               hint="规则编号只用小写英文字母、数字、点、下划线和连字符" if path[-1:] == ["id"] else None)
     if kw == "format":

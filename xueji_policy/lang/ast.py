@@ -152,7 +152,9 @@ def pretty(e: Expr) -> str:
     if isinstance(e, Path):
         return ".".join(e.parts)
     if isinstance(e, Field):
-        return f"{_wrap(e.obj, _PREC['atom'])}.{e.name}"
+        negative = isinstance(e.obj, Literal) and type(e.obj.value) in (int, float) and e.obj.value < 0
+        obj = f"({pretty(e.obj)})" if negative else _wrap(e.obj, _PREC["atom"])
+        return f"{obj}.{e.name}"
     if isinstance(e, Not):
         return "not " + _wrap(e.operand, _PREC["not"])
     if isinstance(e, Neg):

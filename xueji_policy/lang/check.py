@@ -61,8 +61,14 @@ class LetDef:
     """A named expression from a rule file's ``let:`` (or rules/definitions.yaml)."""
 
     name: str
-    ast: A.Expr
+    ast: A.Expr | None  # None: it did not parse (its error is reported already)
     source: Source
+    failed: bool = False  # its error has been reported once; uses stay silent
+
+
+class AlreadyReported(CheckError):
+    """A rule uses a named condition whose error was already reported: the rule is
+    invalid, but saying so again for every rule that uses it would only add noise."""
 
 
 @dataclass
@@ -76,6 +82,9 @@ class Scope:
     vars: dict[str, Type] = field(default_factory=dict)
     lets: dict[str, "LetDef"] = field(default_factory=dict)  # named sub-conditions (``let:``)
     expanding: tuple[str, ...] = ()  # lets being expanded, to refuse recursion
+    # A file these names come from failed to load: unknown names are its fault, not the rule's.
+    params_unknown: bool = False
+    names_unknown: bool = False
 
 
     def all_sections(self) -> set[str]:
@@ -160,6 +169,8 @@ class Checker:
             if len(parts) != 2:
                 raise self.error("参数引用应为 params.参数名", e.pos, "a parameter is written params.NAME")
             name = parts[1]
+            if name not in self.scope.params and self.scope.params_unknown:
+                return T_ANY
             if name not in self.scope.params:
                 hint = did_you_mean(name, self.scope.params)
                 raise self.error(f"未知参数 'params.{name}'", offsets[1], f"unknown parameter 'params.{name}'",
@@ -168,6 +179,8 @@ class Checker:
         e.root = "case"
         case_t = self.scope.case
         t = case_t.field(head)
+        if t is None and self.scope.names_unknown and len(parts) == 1:
+            return T_ANY
         if t is None:
             options = case_t.field_names() + ["params"] + list(self.scope.vars) + list(self.scope.lets)
             hint = did_you_mean(head, options)
@@ -185,12 +198,19 @@ class Checker:
         import copy
 
         let = self.scope.lets[head]
+        if let.failed:
+            raise AlreadyReported("", None)
         if head in self.scope.expanding:
             raise self.error(f"命名条件 '{head}' 循环引用自身", e.pos, f"let '{head}' refers to itself")
         expansion = copy.deepcopy(let.ast)
         self.scope.expanding += (head,)
         try:
             t = Checker(self.scope, let.source).visit(expansion)
+        except AlreadyReported:
+            raise
+        except CheckError:
+            let.failed = True  # reported now, by this first use; later uses stay silent
+            raise
         finally:
             self.scope.expanding = self.scope.expanding[:-1]
         e.root = "let"
@@ -204,6 +224,8 @@ class Checker:
         defaults = list(e.defaults)
         while i < len(parts):
             name = parts[i]
+            if t.kind == ANY:
+                return T_ANY
             if t.kind == LIST:
                 raise self.error(f"'{shown}' 是列表，不能直接取字段 '{name}'", offsets[i],
                                  f"'{shown}' is a list; use any/all/count to look inside it",
@@ -226,6 +248,8 @@ class Checker:
 
     def v_Field(self, e: A.Field) -> Type:
         t = self.visit(e.obj)
+        if t.kind == ANY:
+            return T_ANY
         if t.kind != OBJECT:
             raise self.error(f"{t.describe()}没有字段 '{e.name}'", e.pos, f"{t.describe_en()} has no field '{e.name}'")
         ft = t.field(e.name)
@@ -258,7 +282,7 @@ class Checker:
         if e.op in ("==", "!="):
             self._comparable(e, lt, rt)
             return T_BOOL
-        ok = (lt.is_numeric() and rt.is_numeric()) or (lt.kind == rt.kind == DATE)
+        ok = (lt.is_numeric() and rt.is_numeric()) or (lt.kind == rt.kind == DATE) or ANY in (lt.kind, rt.kind)
         if lt.kind == NULL or rt.kind == NULL:
             raise self.error(f"不能用 {e.op} 与 null 比较", e.pos, f"cannot order-compare with null",
                              hint="判断是否为空请用 is null / is not null")
@@ -294,6 +318,8 @@ class Checker:
 
     def v_In(self, e: A.In) -> Type:
         lt, rt = self.visit(e.left), self.visit(e.right)
+        if rt.kind == ANY:
+            return T_BOOL
         if rt.kind != LIST:
             raise self.error(f"in 的右边应为列表，实际为{rt.describe()}", e.right.pos,
                              f"right side of 'in' must be a list, got {rt.describe_en()}")
@@ -312,13 +338,15 @@ class Checker:
     # -- arithmetic -----------------------------------------------------------
     def v_Neg(self, e: A.Neg) -> Type:
         t = self.visit(e.operand)
-        if not t.is_numeric():
+        if t.kind != ANY and not t.is_numeric():
             raise self.error(f"负号只能用于数值，实际为{t.describe()}", e.pos, "unary minus needs a number")
         return t
 
     def v_Arith(self, e: A.Arith) -> Type:
         lt, rt = self.visit(e.left), self.visit(e.right)
         nullable = lt.nullable or rt.nullable
+        if ANY in (lt.kind, rt.kind):
+            return T_ANY
         if lt.is_numeric() and rt.is_numeric():
             kind = INT if lt.kind == rt.kind == INT else NUMBER
             return Type(kind, nullable)
@@ -378,6 +406,8 @@ class Checker:
 
     def v_Quant(self, e: A.Quant) -> Type:
         it = self.visit(e.iterable)
+        if it.kind == ANY:
+            it = list_of(T_ANY)
         if it.kind != LIST:
             raise self.error(f"{e.kind}(…) 只能遍历列表，实际为{it.describe()}", e.iterable.pos,
                              f"{e.kind}(…) iterates over a list, got {it.describe_en()}")

@@ -89,12 +89,8 @@ class Compiler:
 
     def c_ListLit(self, e: A.ListLit) -> Fn:
         if all(isinstance(i, A.Literal) for i in e.items):
-            values = tuple(i.value for i in e.items)
-            try:
-                frozen = frozenset(values)
-                return lambda c, p, v, _s=frozen: _s
-            except TypeError:
-                return lambda c, p, v, _t=values: _t
+            values = [i.value for i in e.items]
+            return lambda c, p, v, _l=values: _l
         fns = [self.compile(i) for i in e.items]
         return lambda c, p, v: [f(c, p, v) for f in fns]
 
@@ -187,6 +183,12 @@ class Compiler:
 
     def c_In(self, e: A.In) -> Fn:
         a, b = self.compile(e.left), self.compile(e.right)
+        if isinstance(e.right, A.ListLit) and all(isinstance(i, A.Literal) for i in e.right.items):
+            # Membership in a constant list: a set, built once.  (true/false stay apart from 1/0.)
+            members = frozenset(_member_key(i.value) for i in e.right.items)
+            if e.negated:
+                return lambda c, p, v: _member_key(a(c, p, v)) not in members
+            return lambda c, p, v: _member_key(a(c, p, v)) in members
         if e.negated:
             def not_in(c, p, v):
                 coll = b(c, p, v)
@@ -355,6 +357,16 @@ class Compiler:
 
 
 _MISSING = object()
+
+
+def _member_key(x):
+    if isinstance(x, bool):
+        return (bool, x)
+    try:
+        hash(x)
+    except TypeError:
+        return repr(x)
+    return x
 
 
 def _path_getter(head: str | None, steps: tuple, is_date: bool) -> Fn:

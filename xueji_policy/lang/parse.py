@@ -12,7 +12,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Callable
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Transformer, v_args
+from lark.visitors import Transformer_NonRecursive
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from ..errors import Location, ParseError
@@ -21,6 +22,7 @@ from . import ast as A
 MAX_EXPR_CHARS = 8000
 MAX_NESTING = 48
 MAX_INT_DIGITS = 15
+MAX_DEPTH = 64
 
 
 @dataclass
@@ -98,11 +100,25 @@ def parse_expr(text: str, source: Source | None = None) -> A.Expr:
     except (UnexpectedInput, LarkError) as e:  # any other Lark failure: still ours, still located
         raise ParseError(f"语法错误：{type(e).__name__}", src.location(0), rule_id=rule_id) from None
     try:
-        return _ToAst(src).transform(tree)
+        ast = _ToAst(src).transform(tree)
     except VisitError as e:
         if isinstance(e.orig_exc, ParseError):
             raise e.orig_exc from None
         raise ParseError(f"语法错误：{e.orig_exc}", src.location(0), rule_id=rule_id) from None
+    if _depth(ast) > MAX_DEPTH:
+        raise ParseError(f"条件嵌套过深（超过 {MAX_DEPTH} 层）；请拆成命名条件（let）", src.location(0), rule_id=rule_id,
+                         message_en="condition nested too deeply")
+    return ast
+
+
+def _depth(e: A.Expr) -> int:
+    """Depth of the AST, without recursion (later stages recurse, so it is bounded here)."""
+    deepest, stack = 0, [(e, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((c, d + 1) for c in A.children(node))
+    return deepest
 
 
 def _char_hint(ch: str) -> str | None:
@@ -144,7 +160,8 @@ def _pos(meta_or_token) -> int:
 
 
 @v_args(meta=True)
-class _ToAst(Transformer):
+class _ToAst(Transformer_NonRecursive):
+    # Non-recursive: a long "a and b and …" chain is a deep tree to Lark.
     def __init__(self, src: Source):
         super().__init__(visit_tokens=False)
         self.src = src
