@@ -15,20 +15,23 @@ ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = Path(__file__).parent / "fixtures" / "library_rules"
 
 
-def _copy_with(tmp_path: Path, old: str, new: str) -> Path:
+def _copy_with(tmp_path: Path, param: str, value: int) -> Path:
+    """A copy of rules/ with one parameter's value changed (its values line rewritten)."""
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", rules)
     p = rules / "parameters.yaml"
-    text = p.read_text(encoding="utf-8")
-    assert old in text
-    p.write_text(text.replace(old, new, 1), encoding="utf-8")
+    lines = p.read_text(encoding="utf-8").split("\n")
+    start = lines.index(f"  {param}:")
+    i = next(i for i in range(start, len(lines)) if lines[i].strip().startswith("- {effective_from:"))
+    lines[i] = lines[i].rsplit("value:", 1)[0] + f"value: {value}}}"
+    p.write_text("\n".join(lines), encoding="utf-8")
     return rules
 
 
 def test_changing_the_class_cap_flips_exactly_the_cases_near_the_cap(tmp_path):
     old = load_ruleset(ROOT / "rules")
-    new = load_ruleset(_copy_with(tmp_path, "      - {effective_from: 2024-08-16, value: 50}",
-                                  "      - {effective_from: 2024-08-16, value: 45}"))
+    new = load_ruleset(_copy_with(tmp_path, "class_cap", 45))
+    assert new.params["class_cap"].values[0][1] == 45
     cases = collect_cases([ROOT / "cases"], new, generated=600, seed=3)
     changes = diff(old, new, cases)
     assert changes
@@ -65,7 +68,7 @@ def test_dates_compare_the_rules_in_force_on_two_days():
 
 
 def test_cli_diff_on_two_directories_and_on_git_revisions(tmp_path):
-    new = _copy_with(tmp_path, "      - {effective_from: 2024-08-16, value: 3000}", "      - {effective_from: 2024-08-16, value: 2999}")
+    new = _copy_with(tmp_path, "school_cap", 2999)
     proc = subprocess.run([sys.executable, "-m", "xueji_policy", "diff", str(ROOT / "rules"), str(new),
                            "--generated", "100"], capture_output=True, cwd=ROOT, timeout=300)
     out = proc.stdout.decode()
