@@ -99,3 +99,33 @@ def test_coverage_command_passes():
     proc = cli("coverage")
     assert proc.returncode == 0, proc.stdout.decode()[-3000:]
     assert "第三十八条" in proc.stdout.decode()
+
+
+def test_explain_shows_the_failing_sub_conditions_with_their_values():
+    case = json.loads((ROOT / "examples" / "transfer_in.json").read_text(encoding="utf-8"))
+    case["transfer"]["to_school"]["enrollment"] = 3000
+    case["date"], case["transfer"]["semester_start"] = "2025-09-26", "2025-09-15"
+    proc = cli("explain", "-", stdin=json.dumps(case, ensure_ascii=False).encode())
+    out = proc.stdout.decode()
+    assert proc.returncode == 1
+    assert "● 禁止 第十三条第（一）项第4目 [transfer.target_full] —— 适用" in out
+    assert "transfer.to_school.enrollment = 3000 ≥ params.school_cap = 3000 → 成立" in out
+    assert case["student"]["id_number"] not in out
+    proc = cli("explain", "-", "--format", "json", stdin=json.dumps(case, ensure_ascii=False).encode())
+    trace = json.loads(proc.stdout)["trace"]
+    full = next(t for t in trace if t["rule"] == "transfer.target_full")
+    assert full["applied"] and full["when"]["children"][0]["value"] is True
+    # On an allowed case each due date is explained with the holidays and 调休 days it skipped.
+    case["transfer"]["to_school"]["enrollment"] = 2000
+    allowed = cli("explain", "-", stdin=json.dumps(case, ensure_ascii=False).encode()).stdout.decode()
+    assert "2025-10-01 国庆节" in allowed and "2025-09-28 调休上班" in allowed and "= 2025-10-16" in allowed
+
+
+def test_test_coverage_reports_rules_and_sub_conditions():
+    proc = cli("test", "--coverage", "--json")
+    out = json.loads(proc.stdout)
+    cov = out["coverage"]["transfer.target_full"]
+    assert cov["applies"] > 0 and cov["does_not_apply"] > 0
+    assert {b["where"] for b in cov["branches"]} >= {"when/0", "when/1"}
+    text = cli("test", "--coverage").stdout.decode()
+    assert "子条件" in text and "覆盖" in text
