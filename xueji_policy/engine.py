@@ -19,9 +19,13 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any, Iterable
 
+from typing import TYPE_CHECKING
+
 from .errors import EvaluationError
-from .models import Case, Decision
 from .ruleset import RuleSet, load_ruleset
+
+if TYPE_CHECKING:  # pydantic models are imported only by the typed facade
+    from .models import Case, Decision
 
 _APPROVAL_ORDER = ("school", "school_council", "city_bureau", "province")
 
@@ -36,7 +40,9 @@ def default_ruleset() -> RuleSet:
     return _default
 
 
-def _as_dict(case: dict | Case) -> Any:
+def _as_dict(case) -> Any:
+    from .models import Case
+
     if isinstance(case, Case):
         return case.model_dump(mode="json", exclude_unset=True)
     return case
@@ -50,32 +56,34 @@ def evaluate(case: dict | Case, *, ruleset: RuleSet | None = None, explain: bool
     The rules and parameters in force on the case's ``date`` decide it; ``as_of``
     judges it instead by those in force on another day (to compare amendments).
     """
-    return Decision.model_validate(evaluate_dict(case, ruleset=ruleset, explain=explain, as_of=as_of))
+    from .models import decision_from_dict
+
+    return decision_from_dict(evaluate_dict(case, ruleset=ruleset, explain=explain, as_of=as_of))
 
 
 def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain: bool = False,
                   as_of: _dt.date | None = None) -> dict:
     """Like ``evaluate`` but returns the decision as a JSON-ready dict."""
     rs = ruleset or default_ruleset()
-    data = _as_dict(case)
-    rs.validator.validate(data)
+    data = case if type(case) is dict else _as_dict(case)
+    rs.validate(data)
     day = as_of or _dt.date.fromisoformat(data["date"])
     params = rs.params_on(day)
     action = data["action"]
-    rules = rs.rules_for(action)
-    env: dict = {}
+    plan = rs.plan(action, day)
 
     try:
-        permits = [r for r in rules.permits if r.in_force(day)]
-        applied_forbids = [r for r in rules.forbids if r.in_force(day) and r.applies(data, params, env)]
-        applied_permits = [r for r in permits if r.applies(data, params, env)]
+        flags = plan.decide(data, params)
     except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as e:  # pragma: no cover - checker guards
         raise EvaluationError(f"规则求值失败：{type(e).__name__}", f"rule evaluation failed: {e}") from None
+    n = len(plan.forbids)
+    applied_forbids = [r for r, f in zip(plan.forbids, flags) if f]
+    applied_permits = [r for r, f in zip(plan.permits, flags[n:]) if f]
 
     allow = bool(applied_permits) and not applied_forbids
     reasons = [r.reason for r in applied_forbids]
     if not applied_permits:
-        reasons += [_unmet(r) for r in permits]
+        reasons += [_unmet(r) for r in plan.permits]
     if not allow and not reasons:
         raise EvaluationError(f"操作 {action} 在 {day} 没有生效的许可规则，无法作出决定",
                               f"action {action} has no permit rule in force on {day}")
@@ -84,14 +92,14 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
     obligations: list[dict] = []
     approvals: set[str] = set()
     if allow:
+        env: dict = {}
         outcome = _outcome(applied_permits, data, params, env)
         for r in applied_permits:
             approvals.update(r.approvals)
-        for r in rules.obligations:
-            if r.in_force(day) and r.applies(data, params, env):
+        for r, applies in zip(plan.obligations, plan.oblige(data, params)):
+            if applies:
                 due = r.due(data, params, env) if r.due is not None else None
-                cite_parts = {k: v for k, v in r.cite.to_dict().items() if v is not None}
-                obligations.append({"rule": r.id, **cite_parts, "cite": r.cite_text, "message": r.message,
+                obligations.append({"rule": r.id, **r.cite_parts, "cite": r.cite_text, "message": r.message,
                                     "due": due.isoformat() if isinstance(due, _dt.date) else None})
                 approvals.update(r.approvals)
 
@@ -103,7 +111,8 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
         "reasons": reasons,
         "basis": [r.reason for r in applied_permits] if allow else [],
         "obligations": obligations,
-        "approvals": [a for a in _APPROVAL_ORDER if a in approvals] + sorted(approvals - set(_APPROVAL_ORDER)),
+        "approvals": [a for a in _APPROVAL_ORDER if a in approvals] + sorted(approvals - set(_APPROVAL_ORDER))
+        if approvals else [],
         "ruleset": rs.info(),
     }
     if explain:

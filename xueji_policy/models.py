@@ -352,34 +352,45 @@ class Case(_Model):
 # --------------------------------------------------------------------------- decision
 
 
-class Reason(_Model):
-    rule: Str200
-    article: Annotated[int, BeforeValidator(_to_int), Field(ge=1)]
-    paragraph: Annotated[int, BeforeValidator(_to_int), Field(ge=1)] | None
-    item: Annotated[int, BeforeValidator(_to_int), Field(ge=1)] | None
-    subitem: Annotated[int, BeforeValidator(_to_int), Field(ge=1)] | None
-    cite: Str200
-    message: Str(1000)
+class _Out(BaseModel):
+    """Decisions come from the engine, not from callers: plain types, checked in pydantic's core."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
 
-class Obligation(_Model):
-    rule: Str200
-    article: Annotated[Annotated[int, BeforeValidator(_to_int), Field(ge=1)] | None, NOT_NULL] = None
-    paragraph: Annotated[int, BeforeValidator(_to_int), Field(ge=1)] | None = None
-    item: Annotated[int, BeforeValidator(_to_int), Field(ge=1)] | None = None
-    subitem: Annotated[int, BeforeValidator(_to_int), Field(ge=1)] | None = None
-    cite: Str200
-    message: Str(1000)
-    due: Date | None
+_Pos = Annotated[int, Field(strict=True, ge=1)]
+_Text200 = Annotated[str, Field(strict=True, max_length=200)]
+_Text1000 = Annotated[str, Field(strict=True, max_length=1000)]
 
 
-class RulesetInfo(_Model):
-    version: Str200
+class Reason(_Out):
+    rule: _Text200
+    article: _Pos
+    paragraph: _Pos | None
+    item: _Pos | None
+    subitem: _Pos | None
+    cite: _Text200
+    message: _Text1000
+
+
+class Obligation(_Out):
+    rule: _Text200
+    article: _Pos | None = None
+    paragraph: _Pos | None = None
+    item: _Pos | None = None
+    subitem: _Pos | None = None
+    cite: _Text200
+    message: _Text1000
+    due: dt.date | None
+
+
+class RulesetInfo(_Out):
+    version: _Text200
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
-class Decision(_Model):
-    case_id: Str200 | None
+class Decision(_Out):
+    case_id: _Text200 | None
     action: Action
     decision: Literal["allow", "deny"]
     outcome: Outcome | None
@@ -388,7 +399,14 @@ class Decision(_Model):
     obligations: Annotated[list[Obligation], Field(max_length=200)]
     approvals: Annotated[list[ApprovalBody], Field(max_length=4)]
     ruleset: RulesetInfo
-    trace: Annotated[Annotated[list[dict[str, Any]], Field(max_length=10000)] | None, NOT_NULL] = None
+    trace: Annotated[list[dict[str, Any]], Field(max_length=10000)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _trace_absent_not_null(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "trace" in data and data["trace"] is None:
+            raise ValueError("'trace' 可以省略，但不能为 null")
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> "Decision":
@@ -414,3 +432,8 @@ class Decision(_Model):
                 if ob.get(k) is None:
                     ob.pop(k, None)
         return d
+
+
+def decision_from_dict(d: dict) -> Decision:
+    """A ``Decision`` from the engine's JSON-ready dict (validated by pydantic's core)."""
+    return Decision.model_validate(d)

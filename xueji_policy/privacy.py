@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from operator import mul
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
+_ZERO_OFFSET = 48 * sum(_WEIGHTS)
 _ASCII_DIGITS = frozenset("0123456789")
 
 
@@ -19,7 +21,8 @@ def gb11643_check_char(first17: str) -> str:
     """The check character (``0``–``9`` or ``X``) for the first 17 digits."""
     if len(first17) != 17 or not set(first17) <= _ASCII_DIGITS:
         raise ValueError("need exactly 17 ASCII digits")
-    total = sum(int(c) * w for c, w in zip(first17, _WEIGHTS))
+    # Σ (digit × weight) = Σ (byte × weight) − 48 × Σ weight: the products run in C.
+    total = sum(map(mul, first17.encode("ascii"), _WEIGHTS)) - _ZERO_OFFSET
     return _CHECK_CHARS[total % 11]
 
 

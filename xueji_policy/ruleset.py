@@ -145,9 +145,10 @@ class Rule:
     line: int = 0
     reason: dict = field(default_factory=dict)  # the Reason JSON when this rule decides
 
-    @property
-    def cite_text(self) -> str:
-        return self.cite.display()
+    def __post_init__(self):
+        # Computed once: the engine reads these on every decision.
+        self.cite_text = self.cite.display()
+        self.cite_parts = {k: v for k, v in self.cite.to_dict().items() if v is not None}
 
     def in_force(self, day: _dt.date) -> bool:
         return (self.effective_from is None or self.effective_from <= day) and \
@@ -164,6 +165,18 @@ class ActionRules:
     permits: tuple[Rule, ...]
     forbids: tuple[Rule, ...]
     obligations: tuple[Rule, ...]
+
+
+@dataclass
+class Plan:
+    """The rules of one action in force over one stretch of dates, with one generated
+    function deciding all their forbids and permits at once."""
+
+    forbids: tuple[Rule, ...]
+    permits: tuple[Rule, ...]
+    obligations: tuple[Rule, ...]
+    decide: Callable[[dict, dict], tuple]  # (case, params) → one flag per forbid, then per permit
+    oblige: Callable[[dict, dict], tuple]  # (case, params) → one flag per obligation (asked only on allow)
 
 
 @dataclass
@@ -184,6 +197,8 @@ class RuleSet:
     _by_action: dict[str, ActionRules] = field(default_factory=dict, repr=False)
     _param_cache: dict = field(default_factory=dict, repr=False)
     _validator: Any = field(default=None, repr=False)
+    _fast_validator: Any = field(default=None, repr=False)
+    _plans: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
         actions = self.actions
@@ -198,6 +213,32 @@ class RuleSet:
         changes = sorted({d for p in self.params.values() for d, _ in p.values})
         self._change_dates = changes
         self._param_sets = [self._params_at(d) for d in changes]
+        # Likewise the days on which a rule comes into or goes out of force.
+        self._rule_dates = sorted({d for r in self.rules for d in (r.effective_from, r.effective_to) if d})
+
+    def plan(self, action: str, day: _dt.date) -> Plan:
+        """The compiled plan for ``action`` on ``day`` (built once per stretch of dates)."""
+        key = (action, bisect.bisect_right(self._rule_dates, day))
+        plan = self._plans.get(key)
+        if plan is None:
+            from .lang import ast as A
+            from .lang.codegen import build_function
+            from .lang.types import T_BOOL
+
+            ar = self.rules_for(action)
+            forbids = tuple(r for r in ar.forbids if r.in_force(day))
+            permits = tuple(r for r in ar.permits if r.in_force(day))
+            obligations = tuple(r for r in ar.obligations if r.in_force(day))
+            def condition(r: Rule):
+                if r.unless_ast is None:
+                    return r.when_ast
+                return A.BoolOp("and", (r.when_ast, A.Not(r.unless_ast, type=T_BOOL)), type=T_BOOL)
+
+            decide = build_function(f"decide_{action}_{key[1]}", [condition(r) for r in forbids + permits],
+                                    self.calendar)
+            oblige = build_function(f"oblige_{action}_{key[1]}", [condition(r) for r in obligations], self.calendar)
+            plan = self._plans[key] = Plan(forbids, permits, obligations, decide, oblige)
+        return plan
 
     @property
     def actions(self) -> list[str]:
@@ -236,11 +277,22 @@ class RuleSet:
 
     @property
     def validator(self):
+        """The reference validator (jsonschema): every failing path with a Chinese message."""
         if self._validator is None:
             from .validate import CaseValidator
 
             self._validator = CaseValidator(self.case_schema)
         return self._validator
+
+    def validate(self, case) -> None:
+        """Validate once: the fast validator (jsonschema-rs) accepts a good case in
+        microseconds; only a rejected case goes to the reference validator for its messages."""
+        if self._fast_validator is None:
+            from .validate import fast_validator
+
+            self._fast_validator = fast_validator(self.case_schema)
+        if not self._fast_validator.is_valid(case):
+            self.validator.validate(case)
 
     def article(self, number: int) -> Article:
         return self.articles[str(number)]

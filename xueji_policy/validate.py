@@ -328,6 +328,14 @@ def _leaves(err: ValidationError) -> Iterable[ValidationError]:
         yield from _leaves(sub)
 
 
+def fast_validator(schema: dict):
+    """jsonschema-rs over the same schema: the same verdicts (a test holds them together),
+    two orders of magnitude faster; it gives no messages, the reference validator does."""
+    import jsonschema_rs
+
+    return jsonschema_rs.validator_for(schema, formats={"gb11643": gb11643_valid}, validate_formats=True)
+
+
 @functools.lru_cache(maxsize=1)
 def default_validator() -> CaseValidator:
     """The validator for the packaged case schema (built once)."""

@@ -37,6 +37,9 @@ class Path(Node):
     root: str | None = field(default=None, compare=False, kw_only=True)
     # Filled by the checker: the schema default of each step's field (None if none).
     defaults: tuple = field(default=(), compare=False, repr=False, kw_only=True)
+    # Filled by the checker: whether each step's field is always there in a valid case
+    # (required and not nullable), so that fast code may index it without a null check.
+    present: tuple = field(default=(), compare=False, repr=False, kw_only=True)
     # Filled by the checker for root == "let": the checked copy of the named expression.
     expansion: "Expr | None" = field(default=None, compare=False, repr=False, kw_only=True)
 

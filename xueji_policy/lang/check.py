@@ -192,6 +192,7 @@ class Checker:
             raise self.error(f"'{head}' 部分不属于本规则适用的操作（{acts}）", e.pos,
                              f"section '{head}' is not part of the cases of actions {acts}")
         e.defaults = (t.default if t.has_default else None,)
+        e.present = (_always_there(t),)
         return self._descend(e, t, parts, 1, offsets, head)
 
     def _let(self, e: A.Path, head: str, offsets) -> Type:
@@ -222,6 +223,7 @@ class Checker:
     def _descend(self, e: A.Path, t: Type, parts, i: int, offsets, shown: str) -> Type:
         nullable = t.nullable
         defaults = list(e.defaults)
+        present = list(e.present) or [e.root == "var"]  # a bound variable is a list element: there
         while i < len(parts):
             name = parts[i]
             if t.kind == ANY:
@@ -240,10 +242,12 @@ class Checker:
                                  hint=f"是否应为 '{hint}'？" if hint else f"'{shown}' 的字段有：{'、'.join(t.field_names())}")
             t = ft
             defaults.append(t.default if t.has_default else None)
+            present.append(present[-1] and _always_there(t))
             nullable = nullable or t.nullable
             shown = f"{shown}.{name}"
             i += 1
         e.defaults = tuple(defaults)
+        e.present = tuple(present)
         return t.as_nullable(nullable) if nullable != t.nullable else t
 
     def v_Field(self, e: A.Field) -> Type:
@@ -385,6 +389,8 @@ class Checker:
                 if result == "numeric":
                     kind = INT if all(t.kind == INT for t in arg_types) else NUMBER
                     return Type(kind, nullable)
+                if e.name == "len":
+                    return T_INT  # the length of null is 0
                 return Type(result, nullable)
         got = ", ".join(t.describe() for t in arg_types)
         raise self.error(f"函数 {e.name} 的参数不符：({got})", e.pos, f"wrong arguments to {e.name}",
@@ -424,6 +430,11 @@ class Checker:
             else:
                 self.scope.vars[e.var] = saved
         return T_INT if e.kind == "count" else T_BOOL
+
+
+def _always_there(t: Type) -> bool:
+    """Required and not nullable: a valid case always has it (a default means it may be absent)."""
+    return not t.nullable and not t.has_default
 
 
 def _operands(e):

@@ -5,8 +5,8 @@ validated case dict, ``params`` the parameter values in force on the case's date
 and ``vars`` the quantifier variables.  Nothing from rule text is executed: each
 node becomes a small closure chosen by its (checked) type.
 
-Null semantics, so that evaluation is total: a path through a missing or null
-value is null (or the schema default of the last field); arithmetic and date
+Null semantics, so that evaluation is total: a missing or null object reads as
+empty, so a path through it gives its last field's schema default, or null; arithmetic and date
 functions of null are null; an ordered comparison with null is false; ``and`` /
 ``or`` / ``not`` treat null as false; quantifiers over null see an empty list.
 """
@@ -119,10 +119,7 @@ class Compiler:
         is_date = e.type is not None and e.type.kind == DATE
 
         def field(c, p, v):
-            x = obj(c, p, v)
-            if x is None:
-                return None
-            x = x.get(name, default)
+            x = (obj(c, p, v) or _EMPTY).get(name, default)
             return _fromiso(x) if is_date and type(x) is str else x
 
         return field
@@ -357,6 +354,7 @@ class Compiler:
 
 
 _MISSING = object()
+_EMPTY: dict = {}
 
 
 def _member_key(x):
@@ -377,24 +375,18 @@ def _path_getter(head: str | None, steps: tuple, is_date: bool) -> Fn:
             return _fromiso(x)
         return x
 
+    # A missing (or null) object reads as empty, so its fields take their schema defaults.
     if head is None and len(steps) == 1:
         (k1, d1), = steps
         return lambda c, p, v: finish(c.get(k1, d1))
     if head is None and len(steps) == 2:
         (k1, _), (k2, d2) = steps
-
-        def get2(c, p, v):
-            x = c.get(k1)
-            return None if x is None else finish(x.get(k2, d2))
-
-        return get2
+        return lambda c, p, v: finish((c.get(k1) or _EMPTY).get(k2, d2))
 
     def get(c, p, v):
         x = c if head is None else v.get(head)
         for k, d in steps:
-            if x is None:
-                return None
-            x = x.get(k, d)
+            x = (x or _EMPTY).get(k, d)
         return finish(x)
 
     return get

@@ -1,0 +1,374 @@
+"""Fast path of the compile stage: checked ASTs → one generated Python function per action.
+
+The closures of ``compile.py`` serve explanation and analysis; the hot path uses
+source *generated from the type-checked AST* and compiled once:
+
+* every literal goes through ``repr``; every field name comes from the schema and
+  appears only as a ``repr``'d dictionary key; variables, temporaries and helpers
+  have names made here (``_q1``, ``_p0``, ``_add_days``) — nothing of the rule text
+  becomes Python syntax;
+* parameter lookups are hoisted to the top of the function; named conditions
+  (``let``) are memoised per evaluation, so a shared sub-condition is computed at
+  most once, and only if needed (evaluation stays lazy, as in the closures);
+* a field the schema guarantees (required, not nullable) is read with ``[]`` and
+  compared without null checks; anything that may be absent keeps the closures'
+  null semantics, which a property test holds the two compilers to.
+
+The function object is made with ``types.FunctionType`` from the compiled module's
+code constant: no ``exec``/``eval`` anywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import types
+from typing import Any, Callable
+
+from . import ast as A
+from .compile import _EMPTY, _member_key, add_days, add_months, add_years, make_date
+from .types import DATE, MONTHDAY
+
+_fromiso = _dt.date.fromisoformat
+
+
+def _date(x):
+    return _fromiso(x) if type(x) is str else x
+
+
+def _lt(a, b):
+    return a is not None and b is not None and a < b
+
+
+def _le(a, b):
+    return a is not None and b is not None and a <= b
+
+
+def _gt(a, b):
+    return a is not None and b is not None and a > b
+
+
+def _ge(a, b):
+    return a is not None and b is not None and a >= b
+
+
+def _in(x, coll):
+    return coll is not None and x in coll
+
+
+def _not_in(x, coll):
+    return coll is None or x not in coll
+
+
+def _nn2(fn, a, b):
+    return None if a is None or b is None else fn(a, b)
+
+
+def _arith(op, a, b):
+    if a is None or b is None:
+        return None
+    return op(a, b)
+
+
+def _first(xs):
+    return xs[0] if xs else None
+
+
+def _last(xs):
+    return xs[-1] if xs else None
+
+
+def _len(xs):
+    return 0 if xs is None else len(xs)
+
+
+def _memo(m: dict, key: int, thunk):
+    value = m[key] = thunk()
+    return value
+
+
+def _count(gen):
+    return sum(1 for x in gen if x)
+
+
+_CMP = {"<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge"}
+
+
+class _Gen:
+    """Generates one expression string per AST node, sharing hoisted names."""
+
+    def __init__(self):
+        self.params: dict[str, str] = {}  # parameter name → local name
+        self.lets: dict[str, int] = {}  # a named condition's text → memo key
+        self.qvars: list[dict[str, str]] = []  # quantifier scopes: rule name → local name
+        self.n = 0
+        self.consts: dict[str, Any] = {}  # constant objects (member sets) → global names
+        self.hoists: dict[tuple, str] = {}  # a case path always there → a local read once at the top
+        self.hoist_lines: list[str] = []
+
+    def fresh(self, prefix: str) -> str:
+        self.n += 1
+        return f"{prefix}{self.n}"
+
+    def const(self, value) -> str:
+        name = self.fresh("_k")
+        self.consts[name] = value
+        return name
+
+    # -- nodes ------------------------------------------------------------------
+    def expr(self, e: A.Expr) -> str:
+        return getattr(self, "g_" + type(e).__name__)(e)
+
+    def g_Literal(self, e: A.Literal) -> str:
+        return repr(e.value)
+
+    def g_ListLit(self, e: A.ListLit) -> str:
+        return "[" + ", ".join(self.expr(i) for i in e.items) + "]"
+
+    def _steps(self, base: str, names, defaults, present=None, base_present: bool = False) -> str:
+        out, there = base, base_present
+        present = present or (False,) * len(names)
+        for name, default, here in zip(names, defaults, present):
+            if there and here:  # the schema guarantees both the object and the field
+                out = f"{out}[{name!r}]"
+            elif there:
+                out = f"{out}.get({name!r}, {default!r})" if default is not None else f"{out}.get({name!r})"
+            else:
+                out = f"({out} or _EMPTY).get({name!r}, {default!r})" if default is not None else \
+                    f"({out} or _EMPTY).get({name!r})"
+            there = there and here
+        return out
+
+    def _hoisted(self, parts: tuple, present: tuple) -> tuple[str, int]:
+        """The local holding the longest always-there object prefix of a case path."""
+        base, k = "c", 0
+        while k < len(parts) - 1 and k < len(present) and present[k]:
+            prefix = parts[: k + 1]
+            local = self.hoists.get(prefix)
+            if local is None:
+                local = self.hoists[prefix] = f"_h{len(self.hoists)}"
+                self.hoist_lines.append(f"    {local} = {base}[{parts[k]!r}]")
+            base, k = local, k + 1
+        return base, k
+
+    def g_Path(self, e: A.Path) -> str:
+        is_date = e.type is not None and e.type.kind == DATE
+        if e.root == "param":
+            name = e.parts[1]
+            local = self.params.get(name)
+            if local is None:
+                local = self.params[name] = f"_p{len(self.params)}"
+            return local
+        if e.root == "let":
+            body = self.expr(e.expansion)
+            if _free_vars(e.expansion):  # it reads a variable of its use site: compute it there
+                inner = f"({body})"
+            else:  # the same text gives the same value within one evaluation: compute it once
+                key = self.lets.setdefault(A.pretty(e.expansion), len(self.lets))
+                inner = f"(_m[{key}] if {key} in _m else _memo(_m, {key}, lambda: {body}))"
+            if len(e.parts) == 1:
+                return inner
+            code = self._steps(inner, e.parts[1:], e.defaults or (None,) * (len(e.parts) - 1))
+        elif e.root == "var":
+            local = self._var(e.parts[0])
+            code = self._steps(local, e.parts[1:], e.defaults or (None,) * (len(e.parts) - 1),
+                               e.present[1:] if e.present else None, base_present=True)
+        else:
+            defaults = e.defaults or (None,) * len(e.parts)
+            base, k = self._hoisted(e.parts, e.present)
+            code = self._steps(base, e.parts[k:], defaults[k:], e.present[k:] if e.present else None,
+                               base_present=True)
+            if is_date and e.present and all(e.present):  # a date always there: convert it once, up front
+                local = self.hoists.get(("date",) + e.parts)
+                if local is None:
+                    local = self.hoists[("date",) + e.parts] = f"_h{len(self.hoists)}"
+                    self.hoist_lines.append(f"    {local} = _date({code})")
+                return local
+        return f"_date({code})" if is_date else code
+
+    def _var(self, name: str) -> str:
+        for scope in reversed(self.qvars):
+            if name in scope:
+                return scope[name]
+        raise KeyError(name)  # the checker guarantees every variable is bound
+
+    def g_Field(self, e: A.Field) -> str:
+        default = f", {e.default!r}" if e.default is not None else ""
+        code = f"({self.expr(e.obj)} or _EMPTY).get({e.name!r}{default})"
+        return f"_date({code})" if e.type is not None and e.type.kind == DATE else code
+
+    def g_Not(self, e: A.Not) -> str:
+        return f"(not {self.expr(e.operand)})"
+
+    def g_BoolOp(self, e: A.BoolOp) -> str:
+        joiner = f" {e.op} "
+        return "(" + joiner.join(f"bool({self.expr(o)})" if not _is_bool(o) else self.expr(o)
+                                 for o in e.operands) + ")"
+
+    def g_Compare(self, e: A.Compare) -> str:
+        a, b = self.expr(e.left), self.expr(e.right)
+        if e.op == "==":
+            return f"({a} == {b})"
+        if e.op == "!=":
+            return f"({a} != {b})"
+        if not _nullable(e.left) and not _nullable(e.right):
+            return f"({a} {e.op} {b})"
+        return f"{_CMP[e.op]}({a}, {b})"
+
+    def g_In(self, e: A.In) -> str:
+        a = self.expr(e.left)
+        if isinstance(e.right, A.ListLit) and all(isinstance(i, A.Literal) for i in e.right.items):
+            op = "not in" if e.negated else "in"
+            if e.left.type is not None and e.left.type.is_stringish():  # no true/1 confusion possible
+                members = self.const(frozenset(i.value for i in e.right.items))
+                return f"({a} {op} {members})"
+            members = self.const(frozenset(_member_key(i.value) for i in e.right.items))
+            return f"(_member_key({a}) {op} {members})"
+        b = self.expr(e.right)
+        return f"{'_not_in' if e.negated else '_in'}({a}, {b})"
+
+    def g_IsNull(self, e: A.IsNull) -> str:
+        return f"({self.expr(e.operand)} is {'not ' if e.negated else ''}None)"
+
+    def g_Neg(self, e: A.Neg) -> str:
+        return f"_arith(_neg2, {self.expr(e.operand)}, 0)"
+
+    def g_Arith(self, e: A.Arith) -> str:
+        a, b = self.expr(e.left), self.expr(e.right)
+        lk, rk = e.left.type.kind, e.right.type.kind
+        if lk == DATE and rk == DATE:
+            op = "_date_diff"
+        elif lk == DATE:
+            op = "_add_days" if e.op == "+" else "_sub_days"
+        elif rk == DATE:
+            op = "_days_add"
+        else:
+            if not _nullable(e.left) and not _nullable(e.right):
+                return f"({a} {e.op} {b})"
+            op = "_plus" if e.op == "+" else "_minus"
+        return f"_arith({op}, {a}, {b})"
+
+    def g_Call(self, e: A.Call) -> str:
+        args = [self.expr(a) for a in e.args]
+        name = e.name
+        if name == "coalesce":
+            if isinstance(e.args[1], (A.Literal, A.Path)):  # cheap and cannot fail: evaluate it eagerly
+                return f"_co({args[0]}, {args[1]})"
+            return f"_co_lazy({args[0]}, lambda: {args[1]})"
+        if name == "len":
+            return f"_len({args[0]})"
+        if name in ("first", "last"):
+            return f"_{name}({args[0]})"
+        if name == "date":
+            if len(e.args) == 2 and e.args[1].type.kind == MONTHDAY:
+                return f"_nn2(_make_date, {args[0]}, {args[1]})"
+            if len(args) == 1:
+                return f"_nn2(lambda a, b: _make_date(a), {args[0]}, 0)"
+            return f"_call_n(_make_date, {', '.join(args)})"
+        impl = {"add_days": "_add_days", "add_months": "_add_months", "add_years": "_add_years",
+                "add_working_days": "_add_working_days", "working_days_between": "_working_days_between",
+                "days_between": "_days_between", "min": "min", "max": "max"}.get(name)
+        if impl is not None:
+            return f"_nn2({impl}, {args[0]}, {args[1]})"
+        if name in ("year", "month", "day"):
+            return f"_nn2(lambda d, _: d.{name}, {args[0]}, 0)"
+        raise NotImplementedError(name)
+
+    def g_Quant(self, e: A.Quant) -> str:
+        it = self.expr(e.iterable)
+        local = self.fresh("_q")
+        self.qvars.append({e.var: local})
+        try:
+            body = self.expr(e.body)
+        finally:
+            self.qvars.pop()
+        source = f"({it} or ())"
+        if e.kind == "any":
+            return f"any({body} for {local} in {source})"
+        if e.kind == "all":
+            return f"all({body} for {local} in {source})"
+        return f"_count({body} for {local} in {source})"
+
+
+def _free_vars(e: A.Expr) -> set[str]:
+    """Quantifier variables an expression reads without binding them itself."""
+    if isinstance(e, A.Path) and e.root == "var":
+        return {e.parts[0]}
+    if isinstance(e, A.Quant):
+        return _free_vars(e.iterable) | (_free_vars(e.body) - {e.var})
+    if isinstance(e, A.Path) and e.root == "let" and e.expansion is not None:
+        return _free_vars(e.expansion)
+    out: set[str] = set()
+    for child in A.children(e):
+        out |= _free_vars(child)
+    return out
+
+
+def _is_bool(e: A.Expr) -> bool:
+    return isinstance(e, (A.Compare, A.In, A.IsNull, A.Not, A.BoolOp)) or \
+        (isinstance(e, A.Quant) and e.kind != "count")
+
+
+def _nullable(e: A.Expr) -> bool:
+    if isinstance(e, A.Literal):
+        return e.value is None
+    if isinstance(e, A.Path) and e.root == "param":
+        return False  # parameters in force are always set
+    return e.type is None or e.type.nullable
+
+
+def _co(a, b):
+    return b if a is None else a
+
+
+def _co_lazy(a, thunk):
+    return thunk() if a is None else a
+
+
+def _call_n(fn, *args):
+    return None if any(a is None for a in args) else fn(*args)
+
+
+def runtime_namespace(calendar) -> dict:
+    """The only names generated code can reach."""
+    return {
+        "__builtins__": {"any": any, "all": all, "bool": bool, "min": min, "max": max, "next": next},
+        "_EMPTY": _EMPTY, "_date": _date, "_memo": _memo, "_member_key": _member_key, "_count": _count,
+        "_lt": _lt, "_le": _le, "_gt": _gt, "_ge": _ge, "_in": _in, "_not_in": _not_in,
+        "_nn2": _nn2, "_call_n": _call_n, "_co": _co, "_co_lazy": _co_lazy, "_arith": _arith, "_len": _len, "_first": _first, "_last": _last,
+        "_plus": lambda a, b: a + b, "_minus": lambda a, b: a - b, "_neg2": lambda a, _: -a,
+        "_add_days": add_days, "_sub_days": lambda d, n: add_days(d, -n), "_days_add": lambda n, d: add_days(d, n),
+        "_date_diff": lambda a, b: (a - b).days, "_days_between": lambda a, b: (b - a).days,
+        "_add_months": add_months, "_add_years": add_years, "_make_date": make_date,
+        "_add_working_days": calendar.add_working_days if calendar else None,
+        "_working_days_between": calendar.working_days_between if calendar else None,
+    }
+
+
+def generate_source(name: str, exprs: list[A.Expr]) -> tuple[str, dict]:
+    """Source of ``def {name}(c, p)`` returning a tuple with one value per expression."""
+    gen = _Gen()
+    bodies = [gen.expr(e) for e in exprs]
+    lines = [f"def {name}(c, p):"]
+    for pname, local in gen.params.items():
+        lines.append(f"    {local} = p[{pname!r}]")
+    lines += gen.hoist_lines
+    if gen.lets:
+        lines.append("    _m = {}")
+    lines.append("    return (")
+    lines += [f"        {b}," for b in bodies]
+    lines.append("    )")
+    return "\n".join(lines) + "\n", gen.consts
+
+
+def build_function(name: str, exprs: list[A.Expr], calendar) -> Callable[[dict, dict], tuple]:
+    """Compile the generated source once and return the function (no exec/eval)."""
+    if not name.isidentifier():
+        raise ValueError(name)
+    source, consts = generate_source(name, exprs)
+    module = compile(source, f"<xueji-policy:{name}>", "exec")
+    code = next(c for c in module.co_consts if isinstance(c, types.CodeType) and c.co_name == name)
+    namespace = runtime_namespace(calendar)
+    namespace.update(consts)
+    fn = types.FunctionType(code, namespace, name)
+    fn.__source__ = source  # for inspection and tests
+    return fn
