@@ -10,7 +10,6 @@ is passed through :func:`~xueji_policy.privacy.mask_ids_in_text`.
 
 from __future__ import annotations
 
-import copy
 import datetime as _dt
 import difflib
 import functools
@@ -20,10 +19,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # jsonschema is imported when a case must be explained, not to read one
+    from jsonschema import FormatChecker
+    from jsonschema.exceptions import ValidationError
 
 from .errors import CaseError, CaseProblem
+from .fastvalidate import fast_validator  # noqa: F401  (re-exported: the fast path's validator)
 from .privacy import gb11643_birth_date_valid, gb11643_valid, mask_ids_in_text
 
 __all__ = [
@@ -76,6 +79,8 @@ def is_iso_date(value: object) -> bool:
 
 def format_checker() -> FormatChecker:
     """A FormatChecker knowing exactly ``date`` and ``gb11643`` (non-strings pass: ``type`` judges them)."""
+    from jsonschema import FormatChecker
+
     checker = FormatChecker(formats=())
 
     @checker.checks("date")
@@ -160,6 +165,8 @@ class CaseValidator:
 
     def __init__(self, schema: dict | None = None):
         self.schema = load_case_schema() if schema is None else schema
+        from jsonschema import Draft202012Validator
+
         Draft202012Validator.check_schema(self.schema)
         self._validator = Draft202012Validator(self.schema, format_checker=format_checker())
         self._action_sections: dict[str, str] = dict(self.schema.get("x-action-sections", {}))
@@ -326,14 +333,6 @@ def _leaves(err: ValidationError) -> Iterable[ValidationError]:
     best = min(meant.values(), key=len)
     for sub in best:
         yield from _leaves(sub)
-
-
-def fast_validator(schema: dict):
-    """jsonschema-rs over the same schema: the same verdicts (a test holds them together),
-    two orders of magnitude faster; it gives no messages, the reference validator does."""
-    import jsonschema_rs
-
-    return jsonschema_rs.validator_for(schema, formats={"gb11643": gb11643_valid}, validate_formats=True)
 
 
 @functools.lru_cache(maxsize=1)

@@ -41,10 +41,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from typing import TYPE_CHECKING
 
 from .errors import CalendarError, Location, StructureError, YamlError
+
+if TYPE_CHECKING:
+    from yaml.nodes import Node
+
+
+def _yaml():
+    """PyYAML, imported only when a rules directory has calendar overrides to read."""
+    import yaml
+    import yaml.constructor
+    import yaml.nodes
+
+    return yaml
 
 __all__ = ["WorkCalendar", "default_calendar", "WEEKEND_LABEL", "ADJUSTED_WORKDAY_LABEL"]
 
@@ -153,24 +164,24 @@ class _OverrideParser:
                             message_en=f"cannot read calendar override: {e}") from None
         self.lines = text.splitlines()
         try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.MarkedYAMLError as e:
+            root = _yaml().compose(text, Loader=_yaml().SafeLoader)
+        except _yaml().MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
             loc = self._loc(mark.line, mark.column) if mark else self._loc(0, 0)
             problem = e.problem or e.context or "YAML 语法错误"
             raise YamlError(f"YAML 语法错误：{problem}", loc, message_en=f"YAML syntax error: {problem}") from None
-        except yaml.YAMLError as e:
+        except _yaml().YAMLError as e:
             raise YamlError(f"YAML 语法错误：{e}", self._loc(0, 0), message_en=f"YAML syntax error: {e}") from None
 
         if root is None:
             raise self.error(None, "文件为空", "the file is empty")
-        if not isinstance(root, MappingNode):
+        if not isinstance(root, _yaml().nodes.MappingNode):
             raise self.error(root, "顶层必须是映射（year、source、holidays、workdays、replace）",
                              "the top level must be a mapping")
 
         fields: dict[str, tuple[Node, Node]] = {}
         for knode, vnode in root.value:
-            if not isinstance(knode, ScalarNode) or knode.tag != _STR_TAG:
+            if not isinstance(knode, _yaml().nodes.ScalarNode) or knode.tag != _STR_TAG:
                 raise self.error(knode, "键必须是字符串", "keys must be strings")
             key = knode.value
             if key in fields:
@@ -213,7 +224,7 @@ class _OverrideParser:
     # -- scalars
 
     def _year(self, knode: Node, node: Node) -> int:
-        if not (isinstance(node, ScalarNode) and node.tag == _INT_TAG and _YEAR_RE.fullmatch(node.value)):
+        if not (isinstance(node, _yaml().nodes.ScalarNode) and node.tag == _INT_TAG and _YEAR_RE.fullmatch(node.value)):
             raise self.error(node, "year 必须是四位整数年份", "year must be a four-digit integer")
         year = int(node.value)
         if not 1 <= year <= 9998:
@@ -225,18 +236,18 @@ class _OverrideParser:
         return year
 
     def _text(self, node: Node, what: str) -> str:
-        if not isinstance(node, ScalarNode) or node.tag == _NULL_TAG or not str(node.value).strip():
+        if not isinstance(node, _yaml().nodes.ScalarNode) or node.tag == _NULL_TAG or not str(node.value).strip():
             raise self.error(node, f"{what} 必须是非空文本", f"{what} must be non-empty text")
         return str(node.value).strip()
 
     def _bool(self, node: Node, what: str) -> bool:
-        if not (isinstance(node, ScalarNode) and node.tag == _BOOL_TAG):
+        if not (isinstance(node, _yaml().nodes.ScalarNode) and node.tag == _BOOL_TAG):
             raise self.error(node, f"{what} 必须是 true 或 false", f"{what} must be true or false")
-        return yaml.constructor.SafeConstructor.bool_values[node.value.lower()]
+        return _yaml().constructor.SafeConstructor.bool_values[node.value.lower()]
 
     def _date(self, node: Node, year: int) -> date:
-        ok = isinstance(node, ScalarNode) and node.tag in (_TIMESTAMP_TAG, _STR_TAG)
-        text = node.value if isinstance(node, ScalarNode) else None
+        ok = isinstance(node, _yaml().nodes.ScalarNode) and node.tag in (_TIMESTAMP_TAG, _STR_TAG)
+        text = node.value if isinstance(node, _yaml().nodes.ScalarNode) else None
         if not ok or not _DATE_RE.fullmatch(text or ""):
             raise self.error(node, f"{text!r} 不是 YYYY-MM-DD 格式的日期" if text is not None else "应为 YYYY-MM-DD 格式的日期",
                              f"{text!r} is not a YYYY-MM-DD date" if text is not None else "expected a YYYY-MM-DD date")
@@ -252,19 +263,19 @@ class _OverrideParser:
 
     def _entries(self, node: Node, what: str, year: int):
         """Yield (date, name | None, node) for every day a holidays/workdays list names."""
-        if isinstance(node, ScalarNode) and node.tag == _NULL_TAG:
+        if isinstance(node, _yaml().nodes.ScalarNode) and node.tag == _NULL_TAG:
             return
-        if not isinstance(node, SequenceNode):
+        if not isinstance(node, _yaml().nodes.SequenceNode):
             raise self.error(node, f"{what} 必须是列表", f"{what} must be a list")
         for item in node.value:
-            if isinstance(item, ScalarNode):
+            if isinstance(item, _yaml().nodes.ScalarNode):
                 yield self._date(item, year), None, item
                 continue
-            if not isinstance(item, MappingNode):
+            if not isinstance(item, _yaml().nodes.MappingNode):
                 raise self.error(item, f"{what} 的条目必须是日期或映射", f"{what} entries must be dates or mappings")
             keys: dict[str, Node] = {}
             for k, v in item.value:
-                if not isinstance(k, ScalarNode) or k.tag != _STR_TAG:
+                if not isinstance(k, _yaml().nodes.ScalarNode) or k.tag != _STR_TAG:
                     raise self.error(k, "键必须是字符串", "keys must be strings")
                 if k.value in keys:
                     raise self.error(k, f"重复的键 {k.value!r}", f"duplicate key {k.value!r}")

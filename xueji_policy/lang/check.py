@@ -16,7 +16,7 @@ from ..errors import CheckError
 from . import ast as A
 from .parse import Source
 from .types import (ANY, BOOL, DATE, ENUM, INT, LIST, MONTHDAY, NULL, NUMBER, OBJECT, STRING, T_ANY, T_BOOL,
-                    T_DATE, T_INT, T_NULL, T_NUMBER, T_STRING, Type, list_of, unify)
+                    T_INT, T_NULL, T_NUMBER, T_STRING, Type, list_of, unify)
 
 # name → list of (parameter kinds, result).  "T" means "the same type as the first
 # argument" (coalesce); "list" any list; "numeric" int or number.
@@ -288,7 +288,7 @@ class Checker:
             return T_BOOL
         ok = (lt.is_numeric() and rt.is_numeric()) or (lt.kind == rt.kind == DATE) or ANY in (lt.kind, rt.kind)
         if lt.kind == NULL or rt.kind == NULL:
-            raise self.error(f"不能用 {e.op} 与 null 比较", e.pos, f"cannot order-compare with null",
+            raise self.error(f"不能用 {e.op} 与 null 比较", e.pos, "cannot order-compare with null",
                              hint="判断是否为空请用 is null / is not null")
         if not ok:
             raise self.error(f"不能比较{lt.describe()}与{rt.describe()}（{e.op}）", e.pos,

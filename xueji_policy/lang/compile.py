@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from ..errors import EvaluationError
 from . import ast as A
-from .types import DATE, MONTHDAY, Type
+from .types import DATE, MONTHDAY
 
 Fn = Callable[[dict, dict, dict], Any]
 

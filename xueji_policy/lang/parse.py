@@ -12,7 +12,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Callable
 
-from lark import Lark, Transformer, v_args
+from lark import Lark, v_args
 from lark.visitors import Transformer_NonRecursive
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 

@@ -9,7 +9,7 @@ $ref, anyOf with null, properties, items, default).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 INT = "int"

@@ -1,0 +1,621 @@
+"""Load stage driver: a rules directory → a checked, compiled ``RuleSet`` (the full pipeline).
+
+Per file: load (YAML with positions, ``load.py``) → shape (the JSON Schema of a rule
+file) → parse (``lang/parse.py``) → check (``lang/check.py``; cites against the
+article text, ``cites.py``) → compile (``lang/compile.py``).  Every located error of
+every file is collected; if there is any, ``RuleSetError`` is raised and nothing is
+returned.  ``ruleset.load_ruleset`` calls this only when the compiled-rule cache has
+no entry for the files' sha256.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+
+from .cites import ArticleStructure, Cite, CiteSyntaxError, parse_cite
+from .errors import (CheckError, CiteError, DuplicateError, Location, RuleError, RuleSetError, StructureError)
+from .lang.check import Scope, check_expr, did_you_mean
+from .lang.compile import Compiler, parse_monthday
+from .lang.parse import Source, parse_expr
+from .lang.types import BOOL, DATE, Type, action_sections, schema_to_type
+from .load import Y, load_yaml_file
+from .ruleset import (_ANNEX_FILE, _ARTICLE_FILE, _SPECIAL_FILES, PARAM_TYPES, Article, Outcome, Parameter, Rule,
+                      RuleSet, packaged_schema)
+from .workdays import default_calendar
+
+
+class Loader:
+    def __init__(self, root: Path):
+        self.root = root
+        self.errors: list[RuleError] = []
+        # What failed to load, so that later stages do not pile follow-on errors on it.
+        self.failed_articles: set[int] = set()
+        self.params_failed = False
+        self.lets_failed = False
+
+    def shown(self, p: Path) -> str:
+        try:
+            rel = p.resolve().relative_to(self.root.resolve().parent)
+            return str(rel)
+        except ValueError:
+            return str(p)
+
+    def add(self, err: RuleError) -> None:
+        self.errors.append(err)
+
+    # -- whole set ------------------------------------------------------------
+    def load(self) -> RuleSet:
+        root = self.root
+        if not root.is_dir():
+            raise RuleSetError([StructureError(f"规则目录不存在：{root}", Location(str(root), 1, 1),
+                                               message_en=f"rules directory not found: {root}")])
+        files = sorted(p for p in root.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        calendar_files = sorted((root / "calendar").glob("*.y*ml")) if (root / "calendar").is_dir() else []
+        meta_path = root / "ruleset.yaml"
+
+        meta = self._load_meta(meta_path)
+        schema = self._case_schema(meta)
+        case_type = schema_to_type(schema) if schema else None
+        try:
+            calendar = default_calendar(root)
+        except RuleError as e:
+            self.add(e)
+            calendar = default_calendar(None)
+
+        docs: dict[Path, Y] = {}
+        for p in files:
+            name = p.name
+            if name in _SPECIAL_FILES:
+                continue
+            if not (_ARTICLE_FILE.match(name) or _ANNEX_FILE.match(name)):
+                self.add(StructureError(f"无法识别的规则文件名 '{name}'（应为 <条号>.yaml 或 annex-<号>.yaml）",
+                                        Location(self.shown(p), 1, 1), message_en=f"unrecognised rule file {name}"))
+                continue
+            y = self._yaml(p)
+            if y is not None and self._shape(y, packaged_schema("rule-file.schema.json")):
+                docs[p] = y
+            elif _ARTICLE_FILE.match(name):
+                self.failed_articles.add(int(_ARTICLE_FILE.match(name).group(1)))
+
+        articles = self._articles(docs)
+        params = self._params(root / "parameters.yaml", articles)
+        rules: list[Rule] = []
+        global_lets = self._global_lets(root / "definitions.yaml")
+        if schema is not None and case_type is not None:
+            rules = self._rules(docs, articles, params, schema, case_type, calendar, global_lets)
+        if self.errors:
+            raise RuleSetError(self.errors)
+
+        all_files = [meta_path] + [p for p in files if p != meta_path] + calendar_files
+        from .cache import fingerprint
+
+        eff = meta.get("effective_from")
+        return RuleSet(
+            name=meta.get("name", root.name), version=str(meta.get("version", "0")),
+            document=meta.get("document"), effective_from=eff, rules=rules, articles=articles,
+            params=params, case_schema=schema, case_type=case_type, calendar=calendar,
+            sha256=fingerprint(root), path=root, files=[self.shown(p) for p in all_files])
+
+    def _yaml(self, p: Path) -> Y | None:
+        try:
+            return load_yaml_file(p, self.shown(p))
+        except RuleError as e:
+            self.add(e)
+            return None
+
+    def _load_meta(self, path: Path) -> dict:
+        if not path.exists():
+            self.add(StructureError("缺少 ruleset.yaml（规则集名称、版本、生效日期）", Location(self.shown(path), 1, 1),
+                                    message_en="missing ruleset.yaml"))
+            return {"effective_from": _dt.date.min}
+        y = self._yaml(path)
+        if y is None:
+            return {"effective_from": _dt.date.min}
+        if not self._shape(y, _META_SCHEMA):
+            return {"effective_from": _dt.date.min}
+        meta = y.plain()
+        meta["effective_from"] = _as_date(meta["effective_from"])
+        meta["_y"] = y
+        return meta
+
+    def _case_schema(self, meta: dict) -> dict | None:
+        rel = meta.get("case_schema")
+        if not rel:
+            return packaged_schema("case.schema.json")
+        p = self.root / rel
+        y: Y = meta["_y"]
+        try:
+            schema = json.loads(p.read_text(encoding="utf-8"))
+            jsonschema.Draft202012Validator.check_schema(schema)
+            schema_to_type(schema)
+            return schema
+        except (OSError, ValueError, jsonschema.SchemaError) as e:
+            self.add(StructureError(f"案例格式文件无法使用：{rel}（{e}）", y.key_loc("case_schema"),
+                                    message_en=f"case schema unusable: {e}"))
+            return None
+
+    # -- shape ----------------------------------------------------------------
+    def _shape(self, y: Y, schema: dict) -> bool:
+        validator = jsonschema.Draft202012Validator(schema, format_checker=_FORMATS)
+        errs = sorted(validator.iter_errors(_jsonable(y.plain())), key=lambda e: list(e.absolute_path))
+        for e in errs:
+            self.add(_shape_error(y, e))
+        return not errs
+
+    # -- articles -------------------------------------------------------------
+    def _articles(self, docs: dict[Path, Y]) -> dict[str, Article]:
+        out: dict[str, Article] = {}
+        for p, y in docs.items():
+            d = y.value
+            number = d["article"].value if "article" in d else None
+            annex = d["annex"].value if "annex" in d else None
+            m = _ARTICLE_FILE.match(p.name) or _ANNEX_FILE.match(p.name)
+            expected = int(m.group(1))
+            is_annex = p.name.startswith("annex-")
+            got = annex if is_annex else number
+            if got != expected or (is_annex and number is not None) or (not is_annex and annex is not None):
+                key = "annex" if is_annex else "article"
+                self.add(StructureError(f"文件名 '{p.name}' 与文件中的条号不符（应为 {key}: {expected}）",
+                                        y.key_loc("article" if "article" in d else "annex"),
+                                        message_en=f"file name {p.name} does not match its number"))
+                if not is_annex:
+                    self.failed_articles.add(expected)
+                continue
+            text = d["text"].value
+            structure = ArticleStructure.parse(text, number) if number is not None else None
+            art = Article(number=number, annex=annex, title=d["title"].value, text=text,
+                          chapter=d["chapter"].value if "chapter" in d else None, file=self.shown(p),
+                          structure=structure)
+            out[art.key] = art
+        return out
+
+    # -- parameters -----------------------------------------------------------
+    def _params(self, path: Path, articles: dict[str, Article]) -> dict[str, Parameter]:
+        if not path.exists():
+            return {}
+        y = self._yaml(path)
+        if y is None or not self._shape(y, packaged_schema("parameters.schema.json")):
+            self.params_failed = True
+            return {}
+        out: dict[str, Parameter] = {}
+        for name, py in y.value["parameters"].value.items():
+            d = py.value
+            ptype = d["type"].value
+            cite = self._cite(d["cite"], articles, None, rule_id=f"params.{name}")
+            values = []
+            for vy in d["values"].value:
+                eff = _as_date(vy.value["effective_from"].value)
+                raw = vy.value["value"]
+                value = self._param_value(raw, ptype, name)
+                if value is not _BAD:
+                    values.append((eff, value))
+            values.sort(key=lambda t: t[0])
+            dates = [d_ for d_, _ in values]
+            if len(set(dates)) != len(dates):
+                self.add(StructureError(f"参数 {name} 有两个相同生效日期的取值", d["values"].loc,
+                                        message_en=f"parameter {name} has two values with one effective date"))
+            if cite is not None:
+                out[name] = Parameter(name=name, title=d["title"].value, type=ptype, cite=cite, values=values,
+                                      unit=d["unit"].value if "unit" in d else None,
+                                      note=d["note"].value if "note" in d else None, loc=py.loc)
+        return out
+
+    def _param_value(self, raw: Y, ptype: str, name: str):
+        v = raw.value
+        ok = {
+            "int": lambda: isinstance(v, int) and not isinstance(v, bool),
+            "number": lambda: isinstance(v, (int, float)) and not isinstance(v, bool),
+            "bool": lambda: isinstance(v, bool),
+            "string": lambda: isinstance(v, str),
+        }
+        if ptype in ok:
+            if not ok[ptype]():
+                self.add(CheckError(f"参数 {name} 的取值应为{PARAM_TYPES[ptype].describe()}，实际为 {v!r}", raw.loc,
+                                    message_en=f"parameter {name} must be {ptype}"))
+                return _BAD
+            if ptype in ("int", "number") and abs(v) > 10**12:
+                self.add(CheckError(f"参数 {name} 的取值过大", raw.loc, message_en="value too large"))
+                return _BAD
+            return v
+        if ptype == "date":
+            try:
+                return _as_date(v)
+            except ValueError:
+                self.add(CheckError(f"参数 {name} 的取值不是有效日期：{v!r}", raw.loc,
+                                    message_en=f"parameter {name}: not a date"))
+                return _BAD
+        if ptype == "monthday":
+            try:
+                return parse_monthday(v)
+            except (ValueError, TypeError):
+                self.add(CheckError(f"参数 {name} 的取值不是有效月日（如 10-31）：{v!r}", raw.loc,
+                                    message_en=f"parameter {name}: not a month-day like 10-31"))
+                return _BAD
+        return _BAD
+
+    # -- cites ----------------------------------------------------------------
+    def _cite(self, cy: Y, articles: dict[str, Article], article: Article | None, rule_id: str | None) -> Cite | None:
+        text = cy.value
+        try:
+            cite = parse_cite(text)
+        except CiteSyntaxError as e:
+            loc = cy.scalar_locator()(e.offset)
+            self.add(CiteError(f"引用格式错误：{e.message_zh if hasattr(e, 'message_zh') else e}", loc,
+                               rule_id=rule_id, message_en=f"malformed cite {text!r}"))
+            return None
+        if cite.is_annex:
+            self.add(CiteError(f"附件请通过提及它的条文引用（如 第十三条第（三）项），而不是 {text}", cy.loc,
+                               rule_id=rule_id, message_en="cite annexes through the article that names them"))
+            return None
+        if article is not None and cite.article != article.number:
+            self.add(CiteError(f"规则位于{article.label}的文件中，却引用了{Cite(article=cite.article).display()}",
+                               cy.loc, rule_id=rule_id,
+                               message_en=f"a rule in article {article.number}'s file cites article {cite.article}"))
+            return None
+        target = article or articles.get(str(cite.article))
+        if target is None and cite.article in self.failed_articles:
+            return None  # that file's own error is already reported
+        if target is None:
+            self.add(CiteError(f"引用的{Cite(article=cite.article).display()}没有规则文件（rules/{cite.article}.yaml）",
+                               cy.loc, rule_id=rule_id, message_en=f"cited article {cite.article} has no file"))
+            return None
+        if not target.structure.has(cite):
+            self.add(CiteError(f"引用不存在：{target.structure.explain_missing(cite)}", cy.loc, rule_id=rule_id,
+                               message_en=f"cite {text!r} names no part of the article's text"))
+            return None
+        return target.structure.canonical(cite)
+
+    # -- rules ----------------------------------------------------------------
+    def _global_lets(self, path: Path) -> dict[str, Y]:
+        if not path.exists():
+            return {}
+        y = self._yaml(path)
+        if y is None or not self._shape(y, _DEFINITIONS_SCHEMA):
+            self.lets_failed = True
+            return {}
+        return dict(y.value["let"].value)
+
+    def _lets(self, file_lets: dict[str, Y], global_lets: dict[str, Y], case_type: Type, rid_hint: str) -> dict:
+        """Parse the named conditions visible in one file (global ones, then the file's own)."""
+        from .lang.check import FUNCTIONS, LetDef
+
+        if not hasattr(self, "_global_letdefs"):
+            self._global_letdefs = None
+        out = {}
+        if self._global_letdefs is not None:  # definitions.yaml: parsed once, shared by every file
+            out.update(self._global_letdefs)
+        for scope_name, lets in (("definitions", global_lets if self._global_letdefs is None else {}),
+                                 ("file", file_lets)):
+            for name, ly in lets.items():
+                if scope_name == "file" and name in global_lets:
+                    self.add(CheckError(f"命名条件 '{name}' 与 rules/definitions.yaml 中的重名", ly.loc,
+                                        message_en=f"let '{name}' is already defined in definitions.yaml"))
+                    continue
+                if case_type.field(name) is not None or name == "params" or name in FUNCTIONS:
+                    self.add(CheckError(f"命名条件 '{name}' 与字段、params 或函数重名", ly.loc,
+                                        message_en=f"let '{name}' clashes with a field, params or a function"))
+                    continue
+                src = Source(ly.value, ly.scalar_locator(), f"let {name}")
+                try:
+                    out[name] = LetDef(name, parse_expr(ly.value, src), src)
+                except RuleError as e:
+                    # A shared let is parsed once per file that sees it: report it once.
+                    if not any(str(x.loc) == str(e.loc) for x in self.errors):
+                        self.add(e)
+                    out[name] = LetDef(name, None, src, failed=True)
+            if scope_name == "definitions" and self._global_letdefs is None:
+                self._global_letdefs = dict(out)
+        return out
+
+    def _rules(self, docs, articles, params, schema, case_type, calendar, global_lets) -> list[Rule]:
+        param_types = {n: PARAM_TYPES[p.type] for n, p in params.items()}
+        actions = list(schema["properties"]["action"]["enum"])
+        sections = action_sections(schema)
+        outcome_values = set(packaged_schema("decision.schema.json")["properties"]["outcome"].get("enum", []))
+        outcome_values.discard(None)
+        approvals_enum = _approvals_enum()
+        self.compiler = Compiler(calendar)
+        seen: dict[str, Location] = {}
+        out: list[Rule] = []
+        for p, y in docs.items():
+            if "article" not in y.value:
+                continue
+            article = articles.get(_ARTICLE_FILE.match(p.name).group(1))
+            if article is None or article.file != self.shown(p):
+                continue  # the file's number did not match its name: already reported
+            lets = self._lets(dict(y.value["let"].value) if "let" in y.value else {}, global_lets, case_type,
+                              article.file)
+            for ry in y.value["rules"].value:
+                rule = self._rule(ry, article, param_types, actions, sections, case_type,
+                                  outcome_values, approvals_enum, lets)
+                rid_y = ry.value["id"]
+                rid = rid_y.value
+                if rid in seen:
+                    self.add(DuplicateError(f"规则编号 '{rid}' 重复（首次出现在 {seen[rid]}）", rid_y.loc, rule_id=rid,
+                                            message_en=f"duplicate rule id '{rid}' (first at {seen[rid]})"))
+                    continue
+                seen[rid] = rid_y.loc
+                if rule is not None:
+                    out.append(rule)
+        return out
+
+    def _rule(self, ry: Y, article: Article, param_types, actions, sections, case_type,
+              outcome_values, approvals_enum, lets) -> Rule | None:
+        d = ry.value
+        rid = d["id"].value
+        n_errors = len(self.errors)
+
+        cite = self._cite(d["cite"], {}, article, rid)
+
+        acts = []
+        for ay in d["actions"].value:
+            a = ay.value
+            if a not in actions:
+                hint = did_you_mean(str(a), actions)
+                self.add(CheckError(f"未知操作 '{a}'", ay.loc, rule_id=rid, message_en=f"unknown action '{a}'",
+                                    hint=f"是否应为 '{hint}'？" if hint else None))
+            else:
+                acts.append(a)
+
+        approvals = []
+        for ay in d.get("approvals", Y([], ry.node, ry.src)).value:
+            if ay.value not in approvals_enum:
+                hint = did_you_mean(str(ay.value), approvals_enum)
+                self.add(CheckError(f"未知审批方 '{ay.value}'（可选：{'、'.join(approvals_enum)}）", ay.loc,
+                                    rule_id=rid, message_en=f"unknown approval '{ay.value}'",
+                                    hint=f"是否应为 '{hint}'？" if hint else None))
+            else:
+                approvals.append(ay.value)
+
+        effect = d["effect"].value
+        scope = Scope(case=case_type, params=param_types, sections=sections, actions=tuple(acts), lets=lets,
+                      params_unknown=self.params_failed, names_unknown=self.lets_failed)
+
+        when = self._expr(d["when"], scope, rid, BOOL, "条件")
+        unless = self._expr(d["unless"], scope, rid, BOOL, "例外条件") if "unless" in d else None
+        due = None
+        if "due" in d:
+            if effect != "obligation":
+                self.add(StructureError("只有义务规则（effect: obligation）才能有期限 due", d["due"].loc, rule_id=rid,
+                                        message_en="only obligations have a due date"))
+            due = self._expr(d["due"], scope, rid, DATE, "期限")
+
+        outcomes: list[Outcome] = []
+        if "outcome" in d:
+            if effect != "permit":
+                self.add(StructureError("只有许可规则（effect: permit）才能给出结果 outcome", d["outcome"].loc,
+                                        rule_id=rid, message_en="only permits carry an outcome"))
+            oy = d["outcome"]
+            entries = [(oy, None)] if isinstance(oy.value, str) else [
+                (e.value["value"], e.value.get("when")) for e in oy.value]
+            for vy, wy in entries:
+                if vy.value not in outcome_values:
+                    hint = did_you_mean(vy.value, sorted(outcome_values))
+                    self.add(CheckError(f"未知结果 '{vy.value}'", vy.loc, rule_id=rid,
+                                        message_en=f"unknown outcome '{vy.value}'",
+                                        hint=f"是否应为 '{hint}'？" if hint else None))
+                    continue
+                w = self._expr(wy, scope, rid, BOOL, "结果条件") if wy is not None else None
+                outcomes.append(Outcome(vy.value, w[2] if w else None, wy.value if wy else None,
+                                        w[1] if w else None))
+
+        eff_from = _opt_date(d.get("effective_from"))
+        eff_to = _opt_date(d.get("effective_to"))
+        if eff_from and eff_to and eff_to <= eff_from:
+            self.add(StructureError(f"失效日期 {eff_to} 应晚于生效日期 {eff_from}", d["effective_to"].loc, rule_id=rid,
+                                    message_en="effective_to must be after effective_from"))
+
+        if len(self.errors) > n_errors or when is None or cite is None:
+            return None
+        if (unless is None and "unless" in d) or (due is None and "due" in d):
+            return None
+
+        def compiled(t):
+            return None if t is None else t[2]
+
+        rule = Rule(
+            id=rid, article=article.number, cite=cite, actions=tuple(acts), effect=effect,
+            message=d["message"].value, message_unmet=d["message_unmet"].value if "message_unmet" in d else None,
+            when_src=when[0], when_ast=when[1], when=when[2],
+            unless_src=unless[0] if unless else None, unless_ast=unless[1] if unless else None,
+            unless=compiled(unless), outcomes=tuple(outcomes), approvals=tuple(approvals),
+            due_src=due[0] if due else None, due_ast=due[1] if due else None, due=compiled(due),
+            reading=d["reading"].value if "reading" in d else None,
+            note=d["note"].value if "note" in d else None,
+            effective_from=eff_from, effective_to=eff_to,
+            reviewed_text_sha256=d["reviewed_text_sha256"].value if "reviewed_text_sha256" in d else None,
+            file=ry.src.path, line=ry.loc.line)
+        rule.reason = {"rule": rid, **cite.to_dict(), "cite": cite.display(), "message": rule.message}
+        return rule
+
+    def _expr(self, y: Y | None, scope: Scope, rid: str, expect: str, what: str):
+        """(source text, checked AST, compiled fn) or None after recording the error."""
+        if y is None:
+            return None
+        value = y.value
+        if isinstance(value, bool):  # `when: true` — YAML read it as a boolean
+            text = "true" if value else "false"
+        else:
+            text = str(value)
+        src = Source(text, y.scalar_locator() if isinstance(value, str) else (lambda off, _y=y: _y.loc), rid)
+        from .lang.check import AlreadyReported
+
+        try:
+            ast = parse_expr(text, src)
+            check_expr(ast, scope, src, expect, what)
+            fn = self.compiler.compile(ast)
+        except AlreadyReported:
+            return None
+        except RuleError as e:
+            self.add(e)
+            return None
+        except RecursionError:
+            self.add(CheckError(f"{what}嵌套过深，无法检查；请拆成命名条件（let）", y.loc, rule_id=rid,
+                                message_en="condition nested too deeply"))
+            return None
+        return text, ast, fn
+
+
+_BAD = object()
+
+_DEFINITIONS_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["let"],
+    "properties": {"let": {"type": "object", "maxProperties": 200,
+                           "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$", "maxLength": 60},
+                           "additionalProperties": {"type": "string", "minLength": 1}}},
+}
+
+_META_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "version", "effective_from"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "document": {"type": "string", "maxLength": 200},
+        "version": {"type": ["string", "number"]},
+        "effective_from": {"type": "string", "format": "date"},
+        "case_schema": {"type": "string", "maxLength": 200},
+        "source": {"type": "string", "maxLength": 300},
+        "note": {"type": "string", "maxLength": 2000},
+    },
+}
+
+
+def _approvals_enum() -> list[str]:
+    s = packaged_schema("decision.schema.json")
+    items = s["properties"]["approvals"]["items"]
+    if "$ref" in items:
+        items = s["$defs"][items["$ref"].rsplit("/", 1)[-1]]
+    return list(items["enum"])
+
+
+def _as_date(v) -> _dt.date:
+    if isinstance(v, _dt.datetime):
+        return v.date()
+    if isinstance(v, _dt.date):
+        return v
+    return _dt.date.fromisoformat(str(v))
+
+
+def _opt_date(y: Y | None) -> _dt.date | None:
+    return None if y is None else _as_date(y.value)
+
+
+def _jsonable(v):
+    """YAML gives dates as date objects; the shape schemas see them as ISO strings."""
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (_dt.date, _dt.datetime)):
+        return v.isoformat()[:10]
+    return v
+
+
+_FORMATS = jsonschema.FormatChecker(formats=())
+
+
+@_FORMATS.checks("date", raises=ValueError)
+def _is_date(value) -> bool:
+    if not isinstance(value, str):
+        return True
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("not YYYY-MM-DD")
+    _dt.date.fromisoformat(value)
+    return True
+
+
+def _node_at(y: Y, path) -> Y:
+    cur = y
+    for p in path:
+        v = cur.value
+        if isinstance(v, dict) and p in v:
+            cur = v[p]
+        elif isinstance(v, list) and isinstance(p, int) and p < len(v):
+            cur = v[p]
+        else:
+            break
+    return cur
+
+
+_KEY_ZH = {"id": "编号", "cite": "引用", "actions": "适用操作", "effect": "效力", "when": "条件", "message": "说明",
+           "title": "标题", "text": "条文原文", "rules": "规则", "type": "类型", "values": "取值",
+           "value": "取值", "effective_from": "生效日期", "name": "名称", "version": "版本"}
+
+
+_JSON_TYPES_ZH = {"string": "文字", "boolean": "布尔值（true/false）", "integer": "整数", "number": "数值",
+                  "array": "列表", "object": "映射（键: 值）", "null": "空值"}
+_ENUM_SYNONYMS = {"allow": "permit", "allowed": "permit", "deny": "forbid", "denied": "forbid", "prohibit": "forbid",
+                  "must": "obligation", "duty": "obligation", "oblige": "obligation"}
+
+
+def _where(path: list) -> str:
+    """``rules.0.when`` → ``第1条规则的 when`` (people count from one)."""
+    out, i = [], 0
+    while i < len(path):
+        p = path[i]
+        if p == "rules" and i + 1 < len(path) and isinstance(path[i + 1], int):
+            out.append(f"第{path[i + 1] + 1}条规则")
+            i += 2
+            continue
+        out.append(f"第{p + 1}项" if isinstance(p, int) else str(p))
+        i += 1
+    return "的 ".join(out) if out else "文件顶层"
+
+
+def _types_zh(t) -> str:
+    ts = t if isinstance(t, list) else [t]
+    return "或".join(_JSON_TYPES_ZH.get(x, x) for x in ts)
+
+
+def _shape_error(y: Y, e: jsonschema.ValidationError) -> StructureError:
+    node = _node_at(y, e.absolute_path)
+    where = _where(list(e.absolute_path))
+    rid = None
+    path = list(e.absolute_path)
+    if len(path) >= 2 and path[0] == "rules":
+        r = _node_at(y, path[:2])
+        if isinstance(r.value, dict) and "id" in r.value:
+            rid = r.value["id"].value
+    kw = e.validator
+    if kw == "additionalProperties" and isinstance(node.value, dict):
+        allowed = list(e.schema.get("properties", {}))
+        extra = [k for k in node.value if k not in allowed]
+        k = extra[0] if extra else "?"
+        hint = did_you_mean(k, allowed)
+        return StructureError(f"未知的键 '{k}'", node.key_loc(k), rule_id=rid, message_en=f"unknown key '{k}'",
+                              hint=f"是否应为 '{hint}'？" if hint else f"可用的键：{'、'.join(allowed)}")
+    if kw == "required":
+        missing = [k for k in e.validator_value if not (isinstance(node.value, dict) and k in node.value)]
+        k = missing[0] if missing else "?"
+        return StructureError(f"缺少必填的键 '{k}'（{_KEY_ZH.get(k, k)}）", node.loc, rule_id=rid,
+                              message_en=f"missing required key '{k}'")
+    if kw == "enum":
+        hint = _ENUM_SYNONYMS.get(str(e.instance).lower()) if str(e.instance).lower() in _ENUM_SYNONYMS and \
+            _ENUM_SYNONYMS[str(e.instance).lower()] in e.validator_value else None
+        hint = hint or did_you_mean(str(e.instance), [str(v) for v in e.validator_value])
+        allowed = "、".join(str(v) for v in e.validator_value)
+        return StructureError(f"{where}：取值 {e.instance!r} 不在允许范围（{allowed}）", node.loc, rule_id=rid,
+                              message_en=f"{where}: {e.instance!r} is not one of {allowed}",
+                              hint=f"是否应为 '{hint}'？" if hint else None)
+    if kw == "type":
+        return StructureError(f"{where}：应为{_types_zh(e.validator_value)}", node.loc, rule_id=rid,
+                              message_en=f"{where}: must be {e.validator_value}")
+    if kw == "pattern":
+        return StructureError(f"{where}：格式不符", node.loc, rule_id=rid,
+                              message_en=f"{where}: does not match {e.validator_value}",
+                              hint="规则编号只用小写英文字母、数字、点、下划线和连字符" if path[-1:] == ["id"] else None)
+    if kw == "format":
+        return StructureError(f"{where}：不是有效日期（应为 YYYY-MM-DD）", node.loc, rule_id=rid,
+                              message_en=f"{where}: not a valid date")
+    if kw == "oneOf" and not path:
+        return StructureError("文件须有 article（条号）或 annex（附件号）之一", node.loc,
+                              message_en="a rule file has exactly one of article or annex")
+    return StructureError(f"{where}：{e.message}", node.loc, rule_id=rid, message_en=f"{where}: {e.message}")
