@@ -7,7 +7,9 @@ import sys
 
 
 def add_arguments(p) -> None:
-    p.add_argument("case", metavar="CASE.json", help="案例文件，或 - 表示标准输入")
+    p.add_argument("case", metavar="CASE.json", nargs="?", help="案例文件，或 - 表示标准输入")
+    p.add_argument("--batch", metavar="IN.jsonl", help="批量：每行一个案例（- 为标准输入），按顺序每行输出一个决定或错误记录")
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="批量时使用的进程数（默认 1）")
     p.add_argument("--rules", metavar="DIR", help="规则目录（默认：随包发布的 rules/）")
     p.add_argument("--format", choices=("json", "text"), default="json", help="输出格式：json（默认）或 text（中文摘要）")
     p.add_argument("--explain", action="store_true", help="附上逐条规则的求值过程")
@@ -33,7 +35,43 @@ def read_case(path: str):
     return parse_case_json(raw)
 
 
+def run_batch(args) -> int:
+    import os
+
+    from ..batch import evaluate_lines
+    from ..errors import CaseError, CaseProblem
+
+    try:
+        stream = sys.stdin.buffer if args.batch == "-" else open(args.batch, "rb")
+    except OSError as e:
+        raise CaseError([CaseProblem("$", f"无法读取批量文件：{e.strerror}", f"cannot read batch file: {e.strerror}")],
+                        kind="unreadable") from None
+    progress = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(unit="行", file=sys.stderr, mininterval=0.5, desc="评估")
+        progress = bar.update
+    out = sys.stdout
+    with stream:
+        for text in evaluate_lines(stream, rules_path=args.rules, jobs=max(1, args.jobs or os.cpu_count() or 1),
+                                   on_progress=progress):
+            out.write(text)
+            out.write("\n")
+    out.flush()
+    if progress:
+        bar.close()
+    return 0
+
+
 def run(args) -> int:
+    if args.batch:
+        return run_batch(args)
+    if not args.case:
+        from ..errors import XuejiError
+
+        raise XuejiError("请给出案例文件（或 - 表示标准输入），或用 --batch IN.jsonl 批量评估",
+                         "give a case file (or -), or --batch IN.jsonl")
     case = read_case(args.case)
 
     from ..engine import evaluate_dict

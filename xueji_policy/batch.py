@@ -1,0 +1,143 @@
+"""Batch evaluation: streaming, order-preserving, bounded memory, optionally in processes.
+
+``evaluate_many(cases)`` yields one result per case, in order: the decision, or an
+error record (``{"line", "error", "message", "message_en", "problems"?}``) that never
+stops the batch.  ``evaluate_lines`` does the same for JSON Lines text (one case per
+line; line numbers in the error records), which is what ``xueji-policy evaluate
+--batch`` streams from a file to stdout.
+
+With ``jobs > 1`` the input is cut into chunks evaluated by worker processes (each
+loads the rules once, from the compiled-rule cache), with at most a fixed number of
+chunks in flight: memory stays flat whatever the input size, and results are written
+in input order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from .errors import XuejiError
+
+CHUNK = 512
+IN_FLIGHT_PER_JOB = 4
+
+
+def _error_record(e: XuejiError, line: int | None) -> dict:
+    rec = {"line": line, **e.to_dict()}
+    return rec
+
+
+def evaluate_one(case: Any, rs, line: int | None = None) -> dict:
+    """The decision, or an error record — never an exception for a bad case."""
+    from .engine import evaluate_dict
+
+    try:
+        return evaluate_dict(case, ruleset=rs)
+    except XuejiError as e:
+        return _error_record(e, line)
+
+
+def _decode(raw: str | bytes, line: int):
+    """(case, None) or (None, error record) for one JSON Lines line."""
+    from .validate import parse_case_json
+
+    try:
+        return parse_case_json(raw), None
+    except XuejiError as e:
+        return None, _error_record(e, line)
+
+
+def _evaluate_chunk_lines(rs, chunk: list[tuple[int, bytes]]) -> list[str]:
+    out = []
+    for line_no, raw in chunk:
+        case, err = _decode(raw, line_no)
+        result = err if err is not None else evaluate_one(case, rs, line_no)
+        out.append(json.dumps(result, ensure_ascii=False))
+    return out
+
+
+# --------------------------------------------------------------------------- workers
+
+_WORKER_RS = None
+
+
+def _init_worker(rules_path: str | None) -> None:
+    global _WORKER_RS
+    from .ruleset import load_ruleset
+
+    _WORKER_RS = load_ruleset(rules_path)
+
+
+def _work_lines(chunk: list[tuple[int, bytes]]) -> list[str]:
+    return _evaluate_chunk_lines(_WORKER_RS, chunk)
+
+
+def _work_cases(chunk: list[tuple[int, Any]]) -> list[dict]:
+    return [evaluate_one(case, _WORKER_RS, n) for n, case in chunk]
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _ordered_parallel(fn, chunks: Iterator[list], jobs: int, rules_path: str | None) -> Iterator[list]:
+    """Map ``fn`` over chunks in ``jobs`` processes, in order, with a bounded number in flight."""
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(rules_path,)) as pool:
+        pending: deque = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(fn, chunk))
+            if len(pending) >= jobs * IN_FLIGHT_PER_JOB:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+# --------------------------------------------------------------------------- API
+
+
+def evaluate_many(cases: Iterable, *, ruleset=None, rules_path: str | Path | None = None,
+                  jobs: int = 1) -> Iterator[dict]:
+    """One result per case, in order (decision dict or error record with the case's 1-based position)."""
+    if jobs <= 1:
+        from .engine import default_ruleset
+        from .ruleset import load_ruleset
+
+        rs = ruleset or (load_ruleset(rules_path) if rules_path else default_ruleset())
+        for n, case in enumerate(cases, 1):
+            yield evaluate_one(case, rs, n)
+        return
+    path = str(rules_path) if rules_path else (str(ruleset.path) if ruleset is not None else None)
+    for results in _ordered_parallel(_work_cases, _chunks(enumerate(cases, 1), CHUNK), jobs, path):
+        yield from results
+
+
+def evaluate_lines(lines: Iterable[bytes], *, rules_path: str | Path | None = None, jobs: int = 1,
+                   on_progress=None) -> Iterator[str]:
+    """JSON Lines in → one JSON text per line out, in order; blank lines are skipped."""
+    numbered = ((n, raw) for n, raw in enumerate(lines, 1) if raw.strip())
+    if jobs <= 1:
+        from .engine import default_ruleset
+        from .ruleset import load_ruleset
+
+        rs = load_ruleset(rules_path) if rules_path else default_ruleset()
+        for chunk in _chunks(numbered, CHUNK):
+            yield from _evaluate_chunk_lines(rs, chunk)
+            if on_progress:
+                on_progress(len(chunk))
+        return
+    for results in _ordered_parallel(_work_lines, _chunks(numbered, CHUNK), jobs,
+                                     str(rules_path) if rules_path else None):
+        yield from results
+        if on_progress:
+            on_progress(len(results))
