@@ -168,6 +168,7 @@ class Plan:
     obligations: tuple[Rule, ...]
     decide: Callable[[dict, dict], tuple]  # (case, params) → one flag per forbid, then per permit
     oblige: Callable[[dict, dict], tuple]  # (case, params) → one flag per obligation (asked only on allow)
+    match: Callable[[dict], set]  # case → ids of the rules whose conditions hold
 
 
 @dataclass
@@ -207,9 +208,15 @@ class RuleSet:
         # Likewise the days on which a rule comes into or goes out of force.
         self._rule_dates = sorted({d for r in self.rules for d in (r.effective_from, r.effective_to) if d})
 
+    def _stretch(self, day: _dt.date) -> tuple[int, int]:
+        """Which stretch of dates ``day`` falls in: the same rules and parameter values hold across one."""
+        return bisect.bisect_right(self._rule_dates, day), bisect.bisect_right(self._change_dates, day)
+
     def plan(self, action: str, day: _dt.date) -> Plan:
-        """The compiled plan for ``action`` on ``day`` (built once per stretch of dates)."""
-        key = (action, bisect.bisect_right(self._rule_dates, day))
+        """The compiled plan for ``action`` on ``day`` (built once per stretch of dates;
+        the parameter values of the stretch are constants of its generated code)."""
+        stretch = self._stretch(day)
+        key = (action,) + stretch
         plan = self._plans.get(key)
         if plan is None:
             from .lang import ast as A
@@ -225,11 +232,20 @@ class RuleSet:
                     return r.when_ast
                 return A.BoolOp("and", (r.when_ast, A.Not(r.unless_ast, type=T_BOOL)), type=T_BOOL)
 
-            decide = build_function(f"decide_{action}_{key[1]}", [condition(r) for r in forbids + permits],
-                                    self.calendar)
-            oblige = build_function(f"oblige_{action}_{key[1]}", [condition(r) for r in obligations], self.calendar)
-            plan = self._plans[key] = Plan(forbids, permits, obligations, decide, oblige)
+            params = self.params_on(day)
+            tag = f"{action}_{stretch[0]}_{stretch[1]}"
+            decide = build_function(f"decide_{tag}", [condition(r) for r in forbids + permits], self.calendar, params)
+            oblige = build_function(f"oblige_{tag}", [condition(r) for r in obligations], self.calendar, params)
+            rules = forbids + permits + obligations
+            match = build_function(f"match_{tag}", [condition(r) for r in rules], self.calendar, params,
+                                   labels=[r.id for r in rules])
+            plan = self._plans[key] = Plan(forbids, permits, obligations, decide, oblige, match)
         return plan
+
+    def matcher(self, action: str, on: _dt.date) -> Callable[[dict], set[str]]:
+        """A compiled function: case → the ids of the rules of ``action`` (in force on ``on``)
+        whose conditions hold.  No validation, no decision: the raw rule evaluation."""
+        return self.plan(action, on).match
 
     @property
     def actions(self) -> list[str]:

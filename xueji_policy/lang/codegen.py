@@ -96,7 +96,10 @@ _CMP = {"<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge"}
 class _Gen:
     """Generates one expression string per AST node, sharing hoisted names."""
 
-    def __init__(self):
+    def __init__(self, param_values: dict | None = None):
+        # Parameter values known when generating (a plan covers dates with one set of
+        # values): they become constants of the function; otherwise read from ``p``.
+        self.param_values = param_values
         self.params: dict[str, str] = {}  # parameter name → local name
         self.lets: dict[str, int] = {}  # a named condition's text → memo key
         self.qvars: list[dict[str, str]] = []  # quantifier scopes: rule name → local name
@@ -157,6 +160,8 @@ class _Gen:
             local = self.params.get(name)
             if local is None:
                 local = self.params[name] = f"_p{len(self.params)}"
+                if self.param_values is not None:
+                    self.consts[local] = self.param_values[name]
             return local
         if e.root == "let":
             body = self.expr(e.expansion)
@@ -331,7 +336,7 @@ def _call_n(fn, *args):
 def runtime_namespace(calendar) -> dict:
     """The only names generated code can reach."""
     return {
-        "__builtins__": {"any": any, "all": all, "bool": bool, "min": min, "max": max, "next": next},
+        "__builtins__": {"any": any, "all": all, "bool": bool, "min": min, "max": max, "next": next, "set": set},
         "_EMPTY": _EMPTY, "_date": _date, "_memo": _memo, "_member_key": _member_key, "_count": _count,
         "_lt": _lt, "_le": _le, "_gt": _gt, "_ge": _ge, "_in": _in, "_not_in": _not_in,
         "_nn2": _nn2, "_call_n": _call_n, "_co": _co, "_co_lazy": _co_lazy, "_arith": _arith, "_len": _len, "_first": _first, "_last": _last,
@@ -344,31 +349,42 @@ def runtime_namespace(calendar) -> dict:
     }
 
 
-def generate_source(name: str, exprs: list[A.Expr]) -> tuple[str, dict]:
-    """Source of ``def {name}(c, p)`` returning a tuple with one value per expression."""
-    gen = _Gen()
+def generate_source(name: str, exprs: list[A.Expr], params: dict | None = None,
+                    labels: list[str] | None = None) -> tuple[str, dict]:
+    """Source of ``def {name}(c, p=None)``: a tuple with one value per expression, or,
+    given ``labels``, the set of the labels whose expression holds."""
+    gen = _Gen(params)
     bodies = [gen.expr(e) for e in exprs]
-    lines = [f"def {name}(c, p):"]
-    for pname, local in gen.params.items():
-        lines.append(f"    {local} = p[{pname!r}]")
+    lines = [f"def {name}(c, p=None):"]
+    if params is None:
+        for pname, local in gen.params.items():
+            lines.append(f"    {local} = p[{pname!r}]")
     lines += gen.hoist_lines
     if gen.lets:
         lines.append("    _m = {}")
-    lines.append("    return (")
-    lines += [f"        {b}," for b in bodies]
-    lines.append("    )")
+    if labels is None:
+        lines.append("    return (")
+        lines += [f"        {b}," for b in bodies]
+        lines.append("    )")
+    else:
+        lines.append("    fired = set()")
+        for label, b in zip(labels, bodies):
+            lines.append(f"    if {b}:")
+            lines.append(f"        fired.add({label!r})")
+        lines.append("    return fired")
     return "\n".join(lines) + "\n", gen.consts
 
 
-def build_function(name: str, exprs: list[A.Expr], calendar) -> Callable[[dict, dict], tuple]:
+def build_function(name: str, exprs: list[A.Expr], calendar, params: dict | None = None,
+                   labels: list[str] | None = None) -> Callable:
     """Compile the generated source once and return the function (no exec/eval)."""
     if not name.isidentifier():
         raise ValueError(name)
-    source, consts = generate_source(name, exprs)
+    source, consts = generate_source(name, exprs, params, labels)
     module = compile(source, f"<xueji-policy:{name}>", "exec")
     code = next(c for c in module.co_consts if isinstance(c, types.CodeType) and c.co_name == name)
     namespace = runtime_namespace(calendar)
     namespace.update(consts)
-    fn = types.FunctionType(code, namespace, name)
+    fn = types.FunctionType(code, namespace, name, (None,))  # the default of p
     fn.__source__ = source  # for inspection and tests
     return fn
