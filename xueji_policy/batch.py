@@ -31,12 +31,12 @@ def _error_record(e: XuejiError, line: int | None) -> dict:
     return rec
 
 
-def evaluate_one(case: Any, rs, line: int | None = None) -> dict:
+def evaluate_one(case: Any, rs, line: int | None = None, log=None) -> dict:
     """The decision, or an error record — never an exception for a bad case."""
     from .engine import evaluate_dict
 
     try:
-        return evaluate_dict(case, ruleset=rs)
+        return evaluate_dict(case, ruleset=rs, on_decision=log)
     except XuejiError as e:
         return _error_record(e, line)
 
@@ -51,11 +51,11 @@ def _decode(raw: str | bytes, line: int):
         return None, _error_record(e, line)
 
 
-def _evaluate_chunk_lines(rs, chunk: list[tuple[int, bytes]]) -> list[str]:
+def _evaluate_chunk_lines(rs, chunk: list[tuple[int, bytes]], log=None) -> list[str]:
     out = []
     for line_no, raw in chunk:
         case, err = _decode(raw, line_no)
-        result = err if err is not None else evaluate_one(case, rs, line_no)
+        result = err if err is not None else evaluate_one(case, rs, line_no, log)
         out.append(json.dumps(result, ensure_ascii=False))
     return out
 
@@ -63,21 +63,26 @@ def _evaluate_chunk_lines(rs, chunk: list[tuple[int, bytes]]) -> list[str]:
 # --------------------------------------------------------------------------- workers
 
 _WORKER_RS = None
+_WORKER_LOG = None
 
 
-def _init_worker(rules_path: str | None) -> None:
-    global _WORKER_RS
+def _init_worker(rules_path: str | None, log_path: str | None = None) -> None:
+    global _WORKER_RS, _WORKER_LOG
     from .ruleset import load_ruleset
 
     _WORKER_RS = load_ruleset(rules_path)
+    if log_path:
+        from .audit import DecisionLog
+
+        _WORKER_LOG = DecisionLog(log_path)
 
 
 def _work_lines(chunk: list[tuple[int, bytes]]) -> list[str]:
-    return _evaluate_chunk_lines(_WORKER_RS, chunk)
+    return _evaluate_chunk_lines(_WORKER_RS, chunk, _WORKER_LOG)
 
 
 def _work_cases(chunk: list[tuple[int, Any]]) -> list[dict]:
-    return [evaluate_one(case, _WORKER_RS, n) for n, case in chunk]
+    return [evaluate_one(case, _WORKER_RS, n, _WORKER_LOG) for n, case in chunk]
 
 
 def _chunks(items: Iterable, size: int) -> Iterator[list]:
@@ -91,9 +96,10 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
         yield chunk
 
 
-def _ordered_parallel(fn, chunks: Iterator[list], jobs: int, rules_path: str | None) -> Iterator[list]:
+def _ordered_parallel(fn, chunks: Iterator[list], jobs: int, rules_path: str | None,
+                      log_path: str | None = None) -> Iterator[list]:
     """Map ``fn`` over chunks in ``jobs`` processes, in order, with a bounded number in flight."""
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(rules_path,)) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(rules_path, log_path)) as pool:
         pending: deque = deque()
         for chunk in chunks:
             pending.append(pool.submit(fn, chunk))
@@ -107,23 +113,33 @@ def _ordered_parallel(fn, chunks: Iterator[list], jobs: int, rules_path: str | N
 
 
 def evaluate_many(cases: Iterable, *, ruleset=None, rules_path: str | Path | None = None,
-                  jobs: int = 1) -> Iterator[dict]:
+                  jobs: int = 1, log_path: str | Path | None = None) -> Iterator[dict]:
     """One result per case, in order (decision dict or error record with the case's 1-based position)."""
     if jobs <= 1:
         from .engine import default_ruleset
         from .ruleset import load_ruleset
 
         rs = ruleset or (load_ruleset(rules_path) if rules_path else default_ruleset())
+        log = _open_log(log_path)
         for n, case in enumerate(cases, 1):
-            yield evaluate_one(case, rs, n)
+            yield evaluate_one(case, rs, n, log)
         return
     path = str(rules_path) if rules_path else (str(ruleset.path) if ruleset is not None else None)
-    for results in _ordered_parallel(_work_cases, _chunks(enumerate(cases, 1), CHUNK), jobs, path):
+    for results in _ordered_parallel(_work_cases, _chunks(enumerate(cases, 1), CHUNK), jobs, path,
+                                     str(log_path) if log_path else None):
         yield from results
 
 
+def _open_log(log_path):
+    if not log_path:
+        return None
+    from .audit import DecisionLog
+
+    return DecisionLog(log_path)
+
+
 def evaluate_lines(lines: Iterable[bytes], *, rules_path: str | Path | None = None, jobs: int = 1,
-                   on_progress=None) -> Iterator[str]:
+                   on_progress=None, log_path: str | Path | None = None) -> Iterator[str]:
     """JSON Lines in → one JSON text per line out, in order; blank lines are skipped."""
     numbered = ((n, raw) for n, raw in enumerate(lines, 1) if raw.strip())
     if jobs <= 1:
@@ -131,13 +147,14 @@ def evaluate_lines(lines: Iterable[bytes], *, rules_path: str | Path | None = No
         from .ruleset import load_ruleset
 
         rs = load_ruleset(rules_path) if rules_path else default_ruleset()
+        log = _open_log(log_path)
         for chunk in _chunks(numbered, CHUNK):
-            yield from _evaluate_chunk_lines(rs, chunk)
+            yield from _evaluate_chunk_lines(rs, chunk, log)
             if on_progress:
                 on_progress(len(chunk))
         return
     for results in _ordered_parallel(_work_lines, _chunks(numbered, CHUNK), jobs,
-                                     str(rules_path) if rules_path else None):
+                                     str(rules_path) if rules_path else None, str(log_path) if log_path else None):
         yield from results
         if on_progress:
             on_progress(len(results))

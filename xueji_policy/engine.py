@@ -22,6 +22,7 @@ from typing import Any, Iterable
 from typing import TYPE_CHECKING
 
 from .errors import EvaluationError
+from .privacy import mask_ids_in_text
 from .ruleset import RuleSet, load_ruleset
 
 if TYPE_CHECKING:  # pydantic models are imported only by the typed facade
@@ -49,20 +50,23 @@ def _as_dict(case) -> Any:
 
 
 def evaluate(case: dict | Case, *, ruleset: RuleSet | None = None, explain: bool = False,
-             as_of: _dt.date | None = None) -> Decision:
+             as_of: _dt.date | None = None, on_decision=None) -> Decision:
     """Decide one case.  Raises ``CaseError``, ``NotInForceError``, ``CalendarError``
     or ``EvaluationError`` — never anything else on purpose.
 
     The rules and parameters in force on the case's ``date`` decide it; ``as_of``
     judges it instead by those in force on another day (to compare amendments).
+    ``on_decision(case, decision_dict)`` is called with every decision made — e.g. an
+    ``audit.DecisionLog``.
     """
     from .models import decision_from_dict
 
-    return decision_from_dict(evaluate_dict(case, ruleset=ruleset, explain=explain, as_of=as_of))
+    return decision_from_dict(evaluate_dict(case, ruleset=ruleset, explain=explain, as_of=as_of,
+                                            on_decision=on_decision))
 
 
 def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain: bool = False,
-                  as_of: _dt.date | None = None) -> dict:
+                  as_of: _dt.date | None = None, on_decision=None) -> dict:
     """Like ``evaluate`` but returns the decision as a JSON-ready dict."""
     rs = ruleset or default_ruleset()
     data = case if type(case) is dict else _as_dict(case)
@@ -103,8 +107,9 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
                                     "due": due.isoformat() if isinstance(due, _dt.date) else None})
                 approvals.update(r.approvals)
 
+    case_id = data.get("case_id")
     decision = {
-        "case_id": data.get("case_id"),
+        "case_id": mask_ids_in_text(case_id) if case_id else case_id,  # 第三十二条: never echo an ID number
         "action": action,
         "decision": "allow" if allow else "deny",
         "outcome": outcome,
@@ -119,6 +124,8 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
         from .explain import trace
 
         decision["trace"] = trace(rs, data, params, allow, day)
+    if on_decision is not None:
+        on_decision(data, decision)
     return decision
 
 

@@ -1,0 +1,79 @@
+"""``xueji-policy replay LOG --rules DIR CASES…``: re-evaluate logged decisions, report any that would now differ."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def add_arguments(p) -> None:
+    p.add_argument("log", metavar="LOG", help="evaluate --log 写下的决定记录")
+    p.add_argument("cases", nargs="+", metavar="CASES", help="案例：JSON 文件、目录（含黄金案例）或 JSON Lines 文件")
+    p.add_argument("--rules", metavar="DIR", help="用于重新评估的规则目录（默认：随包发布的 rules/）")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+
+def _cases(paths: list[Path]):
+    for root in paths:
+        files = sorted(root.rglob("*.json*")) if root.is_dir() else [root]
+        for f in files:
+            text = f.read_text(encoding="utf-8-sig")
+            docs = [text] if f.suffix == ".json" else text.splitlines()
+            for doc in docs:
+                if not doc.strip():
+                    continue
+                try:
+                    obj = json.loads(doc)
+                except ValueError:
+                    continue
+                case = obj.get("case", obj) if isinstance(obj, dict) else None
+                if isinstance(case, dict):
+                    yield case
+
+
+def run(args) -> int:
+    from ..audit import DecisionLog, read_log
+    from ..engine import evaluate_dict
+    from ..errors import XuejiError
+    from ..ruleset import load_ruleset
+
+    rs = load_ruleset(args.rules)
+    hasher = DecisionLog.__new__(DecisionLog)
+    hasher.path = Path(args.log)
+    from ..audit import _salt_for
+
+    hasher.salt = _salt_for(hasher.path)
+    by_hash = {hasher.case_hash(c): c for c in _cases([Path(p) for p in args.cases])}
+
+    torn, replayed, missing, changed = [], 0, 0, []
+    for n, rec in read_log(args.log):
+        if rec is None:
+            torn.append(n)
+            continue
+        case = by_hash.get(rec["case_hash"])
+        if case is None:
+            missing += 1
+            continue
+        replayed += 1
+        try:
+            d = evaluate_dict(case, ruleset=rs)
+            now = {"decision": d["decision"], "outcome": d["outcome"], "reasons": [r["rule"] for r in d["reasons"]],
+                   "basis": [r["rule"] for r in d["basis"]],
+                   "obligations": [[o["rule"], o["due"]] for o in d["obligations"]]}
+        except XuejiError as e:
+            now = {"error": e.code}
+        then = {k: rec.get(k) for k in now}
+        if now != then:
+            changed.append({"line": n, "case_id": rec.get("case_id"), "action": rec.get("action"),
+                            "logged": then, "now": now})
+    if args.json:
+        print(json.dumps({"replayed": replayed, "without_case": missing, "torn_lines": torn, "changed": changed},
+                         ensure_ascii=False, indent=2))
+    else:
+        for c in changed:
+            print(f"第 {c['line']} 行（{c['case_id'] or '无编号'}，{c['action']}）：记录为 {c['logged']}，现在为 {c['now']}")
+        if torn:
+            print(f"注意：第 {'、'.join(map(str, torn))} 行不完整或无法读取，已跳过", file=sys.stderr)
+        print(f"重新评估 {replayed} 个决定，{len(changed)} 个有变化；{missing} 个记录没有给出案例。")
+    return 1 if changed else 0
