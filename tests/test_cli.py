@@ -11,6 +11,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from leakscan import record_output
+
 from xueji_policy.ruleset import packaged_schema
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +24,7 @@ def cli(*args, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     proc = subprocess.run([sys.executable, "-m", "xueji_policy", *args], input=stdin, capture_output=True,
                           cwd=ROOT, timeout=120)
     assert b"Traceback" not in proc.stderr + proc.stdout, proc.stderr.decode()
+    record_output(" ".join(args), proc.stdout, proc.stderr)
     return proc
 
 
