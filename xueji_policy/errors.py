@@ -155,6 +155,14 @@ class CaseProblem:
         return {"path": self.path, "message": self.message, "message_en": self.message_en}
 
 
+_CASE_HEADS = {
+    "invalid_case": ("案例不符合格式", "invalid case"),
+    "malformed_json": ("案例不是有效的 JSON", "malformed case JSON"),
+    "too_large": ("案例过大", "case too large"),
+    "unreadable": ("无法读取案例", "cannot read the case"),
+}
+
+
 class CaseError(XuejiError):
     """A case that does not fit the case schema: every failing JSON path at once."""
 
@@ -165,7 +173,8 @@ class CaseError(XuejiError):
         self.code = kind
         zh = "；".join(f"{p.path}: {p.message}" for p in self.problems)
         en = "; ".join(f"{p.path}: {p.message_en or p.message}" for p in self.problems)
-        super().__init__(f"案例不符合格式：{zh}", f"invalid case: {en}")
+        head_zh, head_en = _CASE_HEADS.get(kind, _CASE_HEADS["invalid_case"])
+        super().__init__(f"{head_zh}：{zh}", f"{head_en}: {en}")
 
     def to_dict(self) -> dict:
         d = super().to_dict()

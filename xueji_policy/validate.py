@@ -254,7 +254,11 @@ class CaseValidator:
         if kw == "enum":
             opts = ", ".join(_show(v) for v in val)
             shown = "" if secret else f" {_show(inst)}"
-            return [(path, f"取值{shown} 不在允许范围 [{opts}]", f"value{shown} is not one of [{opts}]")]
+            close = difflib.get_close_matches(inst, [v for v in val if isinstance(v, str)], n=1, cutoff=0.6) \
+                if isinstance(inst, str) and not secret else []
+            hint_zh = f"（是否应为 {_show(close[0])}？）" if close else ""
+            hint_en = f" (did you mean {_show(close[0])}?)" if close else ""
+            return [(path, f"取值{shown} 不在允许范围 [{opts}]{hint_zh}", f"value{shown} is not one of [{opts}]{hint_en}")]
 
         if kw == "const":
             return [(path, f"取值应为 {_show(val)}", f"value must be {_show(val)}")]
@@ -403,6 +407,29 @@ def _finite_float(text: str) -> float:
     return f
 
 
+_MAX_INT_DIGITS = 30
+
+
+class _TooManyDigits(ValueError):
+    def __init__(self, digits: int):
+        super().__init__(digits)
+        self.digits = digits
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+        raise _TooManyDigits(len(text.lstrip("-")))
+    return int(text)
+
+
+def _trailing_comma(text: str, pos: int) -> bool:
+    """Is the error at a closing bracket right after a comma (``{"a": 1,}``)?"""
+    if pos >= len(text) or text[pos] not in "}]":
+        return False
+    before = text[:pos].rstrip()
+    return before.endswith(",")
+
+
 def parse_case_json(data: str | bytes | bytearray, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
     """Parse the JSON text of a case.
 
@@ -415,8 +442,8 @@ def parse_case_json(data: str | bytes | bytearray, *, max_bytes: int = DEFAULT_M
     if isinstance(data, (bytes, bytearray)):
         raw = bytes(data)
         if len(raw) > max_bytes:
-            raise _malformed(f"输入过大：{len(raw)} 字节，上限 {max_bytes} 字节",
-                             f"input too large: {len(raw)} bytes, limit {max_bytes}", kind="too_large")
+            raise _malformed(f"输入过大：超过 {max_bytes} 字节的上限",
+                             f"input too large: over the {max_bytes}-byte limit", kind="too_large")
         if raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
         try:
@@ -432,8 +459,8 @@ def parse_case_json(data: str | bytes | bytearray, *, max_bytes: int = DEFAULT_M
         text = data
         size = len(text.encode("utf-8", "surrogatepass"))
         if size > max_bytes:
-            raise _malformed(f"输入过大：{size} 字节，上限 {max_bytes} 字节",
-                             f"input too large: {size} bytes, limit {max_bytes}", kind="too_large")
+            raise _malformed(f"输入过大：{size} 字节，超过 {max_bytes} 字节的上限",
+                             f"input too large: {size} bytes, over the {max_bytes}-byte limit", kind="too_large")
         if text.startswith("\ufeff"):
             text = text[1:]
     else:
@@ -442,13 +469,20 @@ def parse_case_json(data: str | bytes | bytearray, *, max_bytes: int = DEFAULT_M
     if not text.strip():
         raise _malformed("输入为空：应为一个 JSON 对象", "empty input: expected a JSON object")
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant,
-                          parse_float=_finite_float)
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant,
+                           parse_float=_finite_float, parse_int=_bounded_int)
     except json.JSONDecodeError as e:
         zh = _JSON_MSG_ZH.get(e.msg, e.msg)
+        if _trailing_comma(text, e.pos):  # Python < 3.13 does not name it
+            zh, e_msg = "对象或数组末尾多了一个逗号", "trailing comma"
+        else:
+            e_msg = e.msg
         raise _malformed(f"JSON 格式错误：第 {e.lineno} 行第 {e.colno} 列：{zh}",
-                         f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}",
+                         f"malformed JSON at line {e.lineno}, column {e.colno}: {e_msg}",
                          line=e.lineno, column=e.colno) from None
+    except _TooManyDigits as e:
+        raise _malformed(f"数字位数过多（{e.digits} 位）：JSON 中的整数不能超过 {_MAX_INT_DIGITS} 位",
+                         f"number with too many digits ({e.digits}); at most {_MAX_INT_DIGITS}") from None
     except _DuplicateKey as e:
         raise _malformed(f"JSON 对象中字段 {_show(e.key)} 重复", f"duplicate key {_show(e.key)} in a JSON object") from None
     except _BadNumber as e:
@@ -456,5 +490,11 @@ def parse_case_json(data: str | bytes | bytearray, *, max_bytes: int = DEFAULT_M
                          f"number not allowed: {_show(e.text, 30)} (no NaN, Infinity or out-of-range numbers)") from None
     except RecursionError:
         raise _malformed("JSON 嵌套层数过深", "JSON nested too deeply") from None
-    except ValueError as e:  # e.g. an integer with too many digits
+    except ValueError as e:
         raise _malformed(f"JSON 数值无法读取：{type(e).__name__}", f"cannot read a JSON number: {e}") from None
+    try:  # a lone surrogate (\ud800) is valid JSON text but no character: it could not be written back
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise _malformed("JSON 中含有无法表示的字符（孤立的 \\u 代理项转义）",
+                         f"JSON contains a character that cannot be encoded (a lone surrogate escape {e.object[e.start:e.end]!r})") from None
+    return value

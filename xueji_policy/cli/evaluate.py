@@ -17,10 +17,13 @@ def add_arguments(p) -> None:
 
 
 def _read(path: str) -> bytes:
+    """At most one byte past the size limit: an oversized input is refused without reading it all."""
+    from ..validate import DEFAULT_MAX_BYTES
+
     if path == "-":
-        return sys.stdin.buffer.read()
+        return sys.stdin.buffer.read(DEFAULT_MAX_BYTES + 1)
     with open(path, "rb") as f:
-        return f.read()
+        return f.read(DEFAULT_MAX_BYTES + 1)
 
 
 def read_case(path: str):
@@ -31,9 +34,16 @@ def read_case(path: str):
     try:
         raw = _read(path)
     except OSError as e:
-        raise CaseError([CaseProblem("$", f"无法读取案例文件：{e.strerror}", f"cannot read case file: {e.strerror}")],
-                        kind="unreadable") from None
+        raise CaseError([CaseProblem("$", f"无法读取案例文件 {path}：{_os_error_zh(e)}",
+                                     f"cannot read case file {path}: {e.strerror}")], kind="unreadable") from None
     return parse_case_json(raw)
+
+
+def _os_error_zh(e: OSError) -> str:
+    import errno
+
+    return {errno.ENOENT: "文件不存在", errno.EACCES: "没有读取权限", errno.EISDIR: "这是一个目录，不是文件"}.get(
+        e.errno, e.strerror or "无法读取")
 
 
 def run_batch(args) -> int:
