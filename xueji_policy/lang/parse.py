@@ -135,8 +135,20 @@ def _char_hint(ch: str) -> str | None:
     if ch == "!":
         return "取反请用 not，不等请用 '!='"
     if ch and not ch.isascii():
+        import unicodedata
+
+        latin = _CONFUSABLE.get(ch) or unicodedata.normalize("NFKC", ch)
+        if latin.isascii() and latin.isalnum():
+            name = unicodedata.name(ch, "")
+            return f"{ch!r}（{name}，U+{ord(ch):04X}）看起来像英文字母 {latin!r}，但不是；请用英文字母重新输入"
         return "字段名只能使用英文字母、数字和下划线；中文请写在引号内"
     return None
+
+
+# Letters of other scripts that look like Latin ones (the common Cyrillic and Greek look-alikes).
+_CONFUSABLE = {"а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s",
+               "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T",
+               "Х": "X", "ο": "o", "α": "a", "ν": "v", "ι": "i", "Ο": "O", "Α": "A", "Β": "B", "Ε": "E", "Τ": "T"}
 
 
 def _check_nesting(text: str, src: Source) -> None:
