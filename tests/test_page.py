@@ -1,0 +1,153 @@
+"""The staff page (``GET /``) in headless Debian Chromium, driven by playwright, against a real server.
+
+No browser is downloaded: the tests use /usr/bin/chromium and skip, saying so, where it is absent.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import struct
+import zlib
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from server_util import Server, copy_rules, example, start_all, stop_all
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
+                                reason="no Chromium at /usr/bin/chromium (apt-get install chromium): page tests skipped")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    base = tmp_path_factory.mktemp("page-server")
+    s = Server(copy_rules(base / "rules"), base / "server.log")
+    start_all(s)
+    try:
+        yield s
+    finally:
+        stop_all(s)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    pg.requests = []  # every URL the page asked for
+    pg.errors = []  # uncaught script errors
+    pg.on("request", lambda r: pg.requests.append(r.url))
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+def png_is_non_trivial(data: bytes) -> tuple[int, int, int]:
+    """(width, height, distinct byte values of the decoded image data); asserts it is a PNG."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    width, height = struct.unpack(">II", data[16:24])
+    idat, pos = b"", 8
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind = data[pos + 4:pos + 8]
+        if kind == b"IDAT":
+            idat += data[pos + 8:pos + 8 + length]
+        pos += 12 + length
+    raw = zlib.decompress(idat)
+    return width, height, len(set(raw))
+
+
+def test_staff_page_decides_cites_and_shows_the_article(page, server, tmp_path):
+    page.goto(server.url + "/")
+    page.wait_for_selector("#article-list li a[data-key='13']")
+    assert page.locator("#article-list li").count() >= 38
+    page.wait_for_function("document.querySelector('#ruleset-info').textContent.includes('条规则')")
+    page.wait_for_selector("#example-select option[value='transfer_in']", state="attached")
+
+    # an example that is allowed
+    page.select_option("#example-select", "transfer_in")
+    typed = json.loads(page.input_value("#case-input"))
+    assert typed == example("transfer_in")
+    page.click("#evaluate-button")
+    page.wait_for_selector("#verdict.allow")
+    assert page.inner_text("#verdict") == "准予办理"
+    assert "第十三条第（一）项" in page.inner_text("#result")
+
+    # a pasted case that is denied: 校额 3000
+    denied = copy.deepcopy(example("transfer_in"))
+    denied["transfer"]["to_school"]["enrollment"] = 3000
+    page.fill("#case-input", json.dumps(denied, ensure_ascii=False, indent=2))
+    page.click("#evaluate-button")
+    page.wait_for_selector("#verdict.deny")
+    assert page.inner_text("#verdict") == "不予办理"
+    cite = page.locator("#result a.cite", has_text="第十三条第（一）项第4目")
+    assert cite.count() == 1
+    assert cite.inner_text() == "第十三条第（一）项第4目"
+    assert "转入学校已达到校额上限" in page.inner_text("#result")
+
+    # the cite opens the article beside its rules
+    cite.click()
+    page.wait_for_selector("#article-view:not([hidden])")
+    page.wait_for_function("document.querySelector('#article-title').textContent === '第十三条 转学'")
+    assert page.inner_text("#article-title") == "第十三条 转学"
+    text = page.inner_text("#article-text")
+    assert "转学分为转入和转出" in text and "不得办理转学" in text
+    assert "transfer.target_full" in page.inner_text("#article-rules")
+    assert page.locator("nav a.active").get_attribute("data-key") == "13"
+
+    shot = tmp_path / "staff-page.png"
+    page.screenshot(path=str(shot), full_page=True)
+    data = shot.read_bytes()
+    width, height, distinct = png_is_non_trivial(data)
+    assert width >= 1280 and height >= 900 and len(data) > 30_000 and distinct > 50, (width, height, len(data), distinct)
+
+    assert page.errors == []
+    hosts = {urlsplit(u).hostname for u in page.requests if urlsplit(u).scheme in ("http", "https", "ws", "wss")}
+    others = [u for u in page.requests if urlsplit(u).scheme not in ("http", "https", "data", "blob")]
+    assert hosts == {"127.0.0.1"}, hosts
+    assert others == []
+    assert any(u.endswith("/v1/explain") for u in page.requests)
+
+
+def test_staff_page_shows_problems(page, server):
+    page.goto(server.url + "/")
+    page.wait_for_selector("#article-list li")
+    page.fill("#case-input", '{"action": "transfer_in",')
+    page.click("#evaluate-button")
+    page.wait_for_selector("#result .verdict.error")
+    assert page.inner_text("#result .verdict.error") == "JSON 格式错误"
+
+    early = copy.deepcopy(example("transfer_in"))
+    early["date"] = "2024-08-15"
+    page.fill("#case-input", json.dumps(early, ensure_ascii=False))
+    page.click("#evaluate-button")
+    page.wait_for_selector("#verdict.error")
+    assert page.inner_text("#verdict") == "规则尚未生效"
+
+    bad = copy.deepcopy(example("transfer_in"))
+    bad["transfer"]["reason"] = "moving"
+    page.fill("#case-input", json.dumps(bad, ensure_ascii=False))
+    page.click("#evaluate-button")
+    page.wait_for_function("document.querySelector('#verdict') && document.querySelector('#verdict').textContent === '案例不符合格式'")
+    assert "$.transfer.reason" in page.inner_text("#result")
+    assert page.errors == []
+    assert {urlsplit(u).hostname for u in page.requests if urlsplit(u).scheme.startswith("http")} == {"127.0.0.1"}
