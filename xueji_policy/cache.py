@@ -216,7 +216,6 @@ def decode(payload: dict, sha: str, root: Path):
                     reading=r["reading"], note=r["note"], effective_from=_date_from(r["effective_from"]),
                     effective_to=_date_from(r["effective_to"]), reviewed_text_sha256=r["reviewed_text_sha256"],
                     file=r["file"], line=r["line"])
-        rule.reason = {"rule": rule.id, **rule.cite.to_dict(), "cite": rule.cite_text, "message": rule.message}
         rules.append(rule)
     return RuleSet(name=payload["name"], version=payload["version"], document=payload["document"],
                    effective_from=_dt.date.fromisoformat(payload["effective_from"]), rules=rules, articles=articles,

@@ -61,8 +61,9 @@ def evaluate(case: dict | Case, *, ruleset: RuleSet | None = None, explain: bool
     """
     from .models import decision_from_dict
 
-    return decision_from_dict(evaluate_dict(case, ruleset=ruleset, explain=explain, as_of=as_of,
-                                            on_decision=on_decision))
+    rs = ruleset or default_ruleset()
+    return decision_from_dict(evaluate_dict(case, ruleset=rs, explain=explain, as_of=as_of, on_decision=on_decision),
+                              rs)
 
 
 def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain: bool = False,
@@ -87,7 +88,7 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
     allow = bool(applied_permits) and not applied_forbids
     reasons = [r.reason for r in applied_forbids]
     if not applied_permits:
-        reasons += [_unmet(r) for r in plan.permits]
+        reasons += [r.reason_unmet for r in plan.permits]
     if not allow and not reasons:
         raise EvaluationError(f"操作 {action} 在 {day} 没有生效的许可规则，无法作出决定",
                               f"action {action} has no permit rule in force on {day}")
@@ -127,12 +128,6 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
     if on_decision is not None:
         on_decision(data, decision)
     return decision
-
-
-def _unmet(rule) -> dict:
-    if rule.message_unmet:
-        return {**rule.reason, "message": rule.message_unmet}
-    return rule.reason
 
 
 def _outcome(permits: Iterable, data: dict, params: dict, env: dict) -> str | None:

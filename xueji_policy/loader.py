@@ -430,7 +430,6 @@ class Loader:
             effective_from=eff_from, effective_to=eff_to,
             reviewed_text_sha256=d["reviewed_text_sha256"].value if "reviewed_text_sha256" in d else None,
             file=ry.src.path, line=ry.loc.line)
-        rule.reason = {"rule": rid, **cite.to_dict(), "cite": cite.display(), "message": rule.message}
         return rule
 
     def _expr(self, y: Y | None, scope: Scope, rid: str, expect: str, what: str):

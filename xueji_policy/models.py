@@ -434,6 +434,41 @@ class Decision(_Out):
         return d
 
 
-def decision_from_dict(d: dict) -> Decision:
-    """A ``Decision`` from the engine's JSON-ready dict (validated by pydantic's core)."""
-    return Decision.model_validate(d)
+def decision_from_dict(d: dict, ruleset=None) -> Decision:
+    """A ``Decision`` from the engine's JSON-ready dict.
+
+    Without ``ruleset`` it is validated by pydantic's core.  With the rule set that made
+    it (the hot path of ``evaluate``), the models are assembled without re-validating
+    what the engine built from checked rules: each rule's Reason model is made once,
+    and the decision is put together from parts — the tests hold the result equal to
+    the validated one on every case they generate.
+    """
+    if ruleset is None or "trace" in d:
+        return Decision.model_validate(d)
+    reason = ruleset.reason_model
+    obligations = []
+    for o in d["obligations"]:
+        due = o["due"]
+        obligations.append(_assemble(Obligation, {**_OBLIGATION_DEFAULTS, **o,
+                                                  "due": dt.date.fromisoformat(due) if due else None}))
+    info = ruleset._reason_models.get("ruleset")
+    if info is None:
+        info = ruleset._reason_models["ruleset"] = RulesetInfo.model_validate(d["ruleset"])
+    return _assemble(Decision, {
+        "case_id": d["case_id"], "action": d["action"], "decision": d["decision"], "outcome": d["outcome"],
+        "reasons": [reason(r) for r in d["reasons"]], "basis": [reason(r) for r in d["basis"]],
+        "obligations": obligations, "approvals": list(d["approvals"]), "ruleset": info, "trace": None})
+
+
+_OBLIGATION_DEFAULTS = {"article": None, "paragraph": None, "item": None, "subitem": None}
+
+
+def _assemble(cls, values: dict):
+    """What ``model_construct`` does for fully given values, minus its per-field Python loop."""
+    m = cls.__new__(cls)
+    object.__setattr__(m, "__dict__", values)
+    object.__setattr__(m, "__pydantic_fields_set__", set(values) - {"trace"} if values.get("trace") is None
+                       else set(values))
+    object.__setattr__(m, "__pydantic_extra__", None)
+    object.__setattr__(m, "__pydantic_private__", None)
+    return m

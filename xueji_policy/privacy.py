@@ -41,14 +41,19 @@ def gb11643_birth_date_valid(s: str) -> bool:
 def gb11643_valid(s: str) -> bool:
     """True iff ``s`` is an 18-character resident ID number with a correct check digit
     and a real birth date.  The check character ``X`` may also be written ``x``."""
-    if not isinstance(s, str) or len(s) != 18:
+    if not isinstance(s, str) or len(s) != 18 or not s.isascii():
         return False
     body, check = s[:17], s[17].upper()
-    if not set(body) <= _ASCII_DIGITS or check not in _CHECK_CHARS:
+    if not body.isdigit() or check not in _CHECK_CHARS:
         return False
-    if not gb11643_birth_date_valid(s):
+    total = sum(map(mul, body.encode("ascii"), _WEIGHTS)) - _ZERO_OFFSET
+    if _CHECK_CHARS[total % 11] != check:
         return False
-    return gb11643_check_char(body) == check
+    try:
+        _dt.date(int(s[6:10]), int(s[10:12]), int(s[12:14]))
+    except ValueError:
+        return False
+    return True
 
 
 def mask_id(s: str) -> str:

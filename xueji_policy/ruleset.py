@@ -134,12 +134,15 @@ class Rule:
     reviewed_text_sha256: str | None = None
     file: str = ""
     line: int = 0
-    reason: dict = field(default_factory=dict)  # the Reason JSON when this rule decides
+    reason: dict = field(default_factory=dict)  # the Reason JSON when this rule decides (computed)
+    reason_unmet: dict = field(default_factory=dict)  # … when it is a permit that failed (computed)
 
     def __post_init__(self):
         # Computed once: the engine reads these on every decision.
         self.cite_text = self.cite.display()
         self.cite_parts = {k: v for k, v in self.cite.to_dict().items() if v is not None}
+        self.reason = {"rule": self.id, **self.cite.to_dict(), "cite": self.cite_text, "message": self.message}
+        self.reason_unmet = {**self.reason, "message": self.message_unmet} if self.message_unmet else self.reason
 
     def in_force(self, day: _dt.date) -> bool:
         return (self.effective_from is None or self.effective_from <= day) and \
@@ -191,6 +194,7 @@ class RuleSet:
     _validator: Any = field(default=None, repr=False)
     _fast_validator: Any = field(default=None, repr=False)
     _plans: dict = field(default_factory=dict, repr=False)
+    _reason_models: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
         actions = self.actions
@@ -241,6 +245,17 @@ class RuleSet:
                                    labels=[r.id for r in rules])
             plan = self._plans[key] = Plan(forbids, permits, obligations, decide, oblige, match)
         return plan
+
+    def reason_model(self, reason: dict):
+        """The pydantic Reason of one of this set's rules' reason dicts (built once per rule)."""
+        model = self._reason_models.get(id(reason))
+        if model is None:
+            from .models import Reason
+
+            model = Reason.model_validate(reason)
+            if any(reason is r.reason or reason is r.reason_unmet for r in self.rules):
+                self._reason_models[id(reason)] = model  # only this set's own dicts: their ids stay theirs
+        return model
 
     def matcher(self, action: str, on: _dt.date) -> Callable[[dict], set[str]]:
         """A compiled function: case → the ids of the rules of ``action`` (in force on ``on``)

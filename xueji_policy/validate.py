@@ -382,11 +382,13 @@ class _DuplicateKey(ValueError):
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
-    out: dict = {}
-    for k, v in pairs:
-        if k in out:
-            raise _DuplicateKey(k)
-        out[k] = v
+    out = dict(pairs)
+    if len(out) != len(pairs):  # only then look for the key that came twice
+        seen: set = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise _DuplicateKey(k)
+            seen.add(k)
     return out
 
 
@@ -407,19 +409,17 @@ def _finite_float(text: str) -> float:
     return f
 
 
-_MAX_INT_DIGITS = 30
+_MAX_INT_DIGITS = 4300  # Python's own limit on reading an integer from text
 
 
-class _TooManyDigits(ValueError):
-    def __init__(self, digits: int):
-        super().__init__(digits)
-        self.digits = digits
+# Looked for only after the parser refused a number (a per-number hook would slow every case).
+_LONG_INT = re.compile(r"-?[0-9]{%d,}" % (_MAX_INT_DIGITS + 1))
+_MAYBE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-def _bounded_int(text: str) -> int:
-    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
-        raise _TooManyDigits(len(text.lstrip("-")))
-    return int(text)
+def _long_integer(text: str) -> int:
+    m = _LONG_INT.search(text)
+    return len(m.group(0).lstrip("-")) if m else 0
 
 
 def _trailing_comma(text: str, pos: int) -> bool:
@@ -470,7 +470,7 @@ def parse_case_json(data: str | bytes | bytearray, *, max_bytes: int = DEFAULT_M
         raise _malformed("输入为空：应为一个 JSON 对象", "empty input: expected a JSON object")
     try:
         value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant,
-                           parse_float=_finite_float, parse_int=_bounded_int)
+                           parse_float=_finite_float)
     except json.JSONDecodeError as e:
         zh = _JSON_MSG_ZH.get(e.msg, e.msg)
         if _trailing_comma(text, e.pos):  # Python < 3.13 does not name it
@@ -480,9 +480,6 @@ def parse_case_json(data: str | bytes | bytearray, *, max_bytes: int = DEFAULT_M
         raise _malformed(f"JSON 格式错误：第 {e.lineno} 行第 {e.colno} 列：{zh}",
                          f"malformed JSON at line {e.lineno}, column {e.colno}: {e_msg}",
                          line=e.lineno, column=e.colno) from None
-    except _TooManyDigits as e:
-        raise _malformed(f"数字位数过多（{e.digits} 位）：JSON 中的整数不能超过 {_MAX_INT_DIGITS} 位",
-                         f"number with too many digits ({e.digits}); at most {_MAX_INT_DIGITS}") from None
     except _DuplicateKey as e:
         raise _malformed(f"JSON 对象中字段 {_show(e.key)} 重复", f"duplicate key {_show(e.key)} in a JSON object") from None
     except _BadNumber as e:
@@ -491,7 +488,13 @@ def parse_case_json(data: str | bytes | bytearray, *, max_bytes: int = DEFAULT_M
     except RecursionError:
         raise _malformed("JSON 嵌套层数过深", "JSON nested too deeply") from None
     except ValueError as e:
+        digits = _long_integer(text)
+        if digits:  # Python refuses to read integers of thousands of digits
+            raise _malformed(f"数字位数过多（{digits} 位）：JSON 中的整数不能超过 {_MAX_INT_DIGITS} 位",
+                             f"number with too many digits ({digits}); at most {_MAX_INT_DIGITS}") from None
         raise _malformed(f"JSON 数值无法读取：{type(e).__name__}", f"cannot read a JSON number: {e}") from None
+    if _MAYBE_SURROGATE.search(text) is None:  # the usual case: no \uD800–\uDFFF escape at all
+        return value
     try:  # a lone surrogate (\ud800) is valid JSON text but no character: it could not be written back
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as e:

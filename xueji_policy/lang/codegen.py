@@ -229,6 +229,8 @@ class _Gen:
             members = self.const(frozenset(_member_key(i.value) for i in e.right.items))
             return f"(_member_key({a}) {op} {members})"
         b = self.expr(e.right)
+        if not _nullable(e.right):  # the list is always there (required, or a default)
+            return f"({a} {'not in' if e.negated else 'in'} {b})"
         return f"{'_not_in' if e.negated else '_in'}({a}, {b})"
 
     def g_IsNull(self, e: A.IsNull) -> str:
@@ -260,7 +262,7 @@ class _Gen:
                 return f"_co({args[0]}, {args[1]})"
             return f"_co_lazy({args[0]}, lambda: {args[1]})"
         if name == "len":
-            return f"_len({args[0]})"
+            return f"len({args[0]})" if not _nullable(e.args[0]) else f"_len({args[0]})"
         if name in ("first", "last"):
             return f"_{name}({args[0]})"
         if name == "date":
@@ -273,6 +275,8 @@ class _Gen:
                 "add_working_days": "_add_working_days", "working_days_between": "_working_days_between",
                 "days_between": "_days_between", "min": "min", "max": "max"}.get(name)
         if impl is not None:
+            if not _nullable(e.args[0]) and not _nullable(e.args[1]):
+                return f"{impl}({args[0]}, {args[1]})"
             return f"_nn2({impl}, {args[0]}, {args[1]})"
         if name in ("year", "month", "day"):
             return f"_nn2(lambda d, _: d.{name}, {args[0]}, 0)"
@@ -336,7 +340,8 @@ def _call_n(fn, *args):
 def runtime_namespace(calendar) -> dict:
     """The only names generated code can reach."""
     return {
-        "__builtins__": {"any": any, "all": all, "bool": bool, "min": min, "max": max, "next": next, "set": set},
+        "__builtins__": {"any": any, "all": all, "bool": bool, "min": min, "max": max, "next": next, "set": set,
+                         "len": len},
         "_EMPTY": _EMPTY, "_date": _date, "_memo": _memo, "_member_key": _member_key, "_count": _count,
         "_lt": _lt, "_le": _le, "_gt": _gt, "_ge": _ge, "_in": _in, "_not_in": _not_in,
         "_nn2": _nn2, "_call_n": _call_n, "_co": _co, "_co_lazy": _co_lazy, "_arith": _arith, "_len": _len, "_first": _first, "_last": _last,
