@@ -39,8 +39,13 @@ def test_evaluate_is_total_deterministic_and_valid(case):
     else:
         assert first["basis"], "an allow always has a basis"
         assert not [r for r in first["reasons"] if r["rule"] in {x.id for x in rs.rules if x.effect == "forbid"}]
-    # The typed facade gives the same answer and serialises to the same JSON.
-    assert evaluate(case, ruleset=rs).to_dict() == json.loads(json.dumps(first, ensure_ascii=False))
+    # The typed facade (assembled without re-validation) equals the validated model and
+    # serialises to the same JSON.
+    from xueji_policy.models import Decision
+
+    typed = evaluate(case, ruleset=rs)
+    assert typed == Decision.model_validate(first)
+    assert typed.to_dict() == json.loads(json.dumps(first, ensure_ascii=False))
 
 
 @SETTINGS

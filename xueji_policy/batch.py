@@ -81,6 +81,36 @@ def _work_lines(chunk: list[tuple[int, bytes]]) -> list[str]:
     return _evaluate_chunk_lines(_WORKER_RS, chunk, _WORKER_LOG)
 
 
+def _work_block(task: tuple[int, bytes]) -> str:
+    """A block of whole lines (starting at line ``first``) → their results, one text."""
+    first, block = task
+    chunk = [(n, raw) for n, raw in enumerate(block.split(b"\n"), first) if raw.strip()]
+    out = _evaluate_chunk_lines(_WORKER_RS, chunk, _WORKER_LOG)
+    return "".join(t + "\n" for t in out)
+
+
+def _blocks(stream, size: int = 256 * 1024) -> Iterator[tuple[int, bytes]]:
+    """Whole-line blocks of a byte stream, with the number of each block's first line.
+
+    The parent only cuts and counts newlines (in C); workers split and decode lines,
+    so the work that scales with the number of lines is all in the workers."""
+    line, rest = 1, b""
+    while True:
+        data = stream.read(size)
+        if not data:
+            break
+        data = rest + data
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            rest = data
+            continue
+        block, rest = data[:cut], data[cut + 1:]
+        yield line, block
+        line += block.count(b"\n") + 1
+    if rest:
+        yield line, rest
+
+
 def _work_cases(chunk: list[tuple[int, Any]]) -> list[dict]:
     return [evaluate_one(case, _WORKER_RS, n, _WORKER_LOG) for n, case in chunk]
 
@@ -136,6 +166,16 @@ def _open_log(log_path):
     from .audit import DecisionLog
 
     return DecisionLog(log_path)
+
+
+def evaluate_stream(stream, *, rules_path: str | Path | None = None, jobs: int = 2,
+                    on_progress=None, log_path: str | Path | None = None) -> Iterator[str]:
+    """A binary JSON Lines stream → blocks of output text, in order, in ``jobs`` processes."""
+    for text in _ordered_parallel(_work_block, _blocks(stream), jobs, str(rules_path) if rules_path else None,
+                                  str(log_path) if log_path else None):
+        yield text
+        if on_progress:
+            on_progress(text.count("\n"))
 
 
 def evaluate_lines(lines: Iterable[bytes], *, rules_path: str | Path | None = None, jobs: int = 1,

@@ -49,7 +49,7 @@ def _os_error_zh(e: OSError) -> str:
 def run_batch(args) -> int:
     import os
 
-    from ..batch import evaluate_lines
+    from ..batch import evaluate_lines, evaluate_stream
     from ..errors import CaseError, CaseProblem
 
     try:
@@ -64,11 +64,17 @@ def run_batch(args) -> int:
         bar = tqdm(unit="行", file=sys.stderr, mininterval=0.5, desc="评估")
         progress = bar.update
     out = sys.stdout
+    jobs = max(1, args.jobs or os.cpu_count() or 1)
     with stream:
-        for text in evaluate_lines(stream, rules_path=args.rules, jobs=max(1, args.jobs or os.cpu_count() or 1),
-                                   on_progress=progress, log_path=args.log):
-            out.write(text)
-            out.write("\n")
+        if jobs > 1:  # whole-line blocks to worker processes; results come back in order
+            for text in evaluate_stream(stream, rules_path=args.rules, jobs=jobs, on_progress=progress,
+                                        log_path=args.log):
+                out.write(text)
+        else:
+            for text in evaluate_lines(stream, rules_path=args.rules, jobs=1, on_progress=progress,
+                                       log_path=args.log):
+                out.write(text)
+                out.write("\n")
     out.flush()
     if progress:
         bar.close()
