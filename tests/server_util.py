@@ -8,6 +8,7 @@ all of them, so the start-up times overlap.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -143,7 +144,5 @@ def _stop_leftovers() -> None:  # pragma: no cover - only when a run is interrup
         except Exception:
             pass
 
-
-import atexit  # noqa: E402
 
 atexit.register(_stop_leftovers)
