@@ -55,6 +55,7 @@ def servers(tmp_path_factory):
         "limits": make("limits", "--max-body", "2000", "--max-batch", "5", "--max-batch-body", "20000",
                        "--time-budget", "0.5"),
         "budget": make("budget", "--time-budget", "0.5"),
+        "instant": make("instant", "--time-budget", "0.000001"),
         "reload": make("reload"),
     }
     start_all(*s.values())
@@ -82,6 +83,12 @@ def limits(servers):
 
 
 @pytest.fixture(scope="module")
+def instant(servers):
+    with servers["instant"].client() as c:
+        yield c
+
+
+@pytest.fixture
 def budget(servers):
     with servers["budget"].client() as c:
         yield c
@@ -272,8 +279,6 @@ def test_an_id_looking_string_is_masked_where_a_decision_echoes_it(api):
         assert r.json()["case_id"] == mask_ids_in_text(real)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: /v1/explain's trace shows an 18-digit integer that is a valid ID "
-                                       "number in full (strings in the trace and the text are masked)")
 def test_an_id_number_typed_into_a_numeric_field_is_masked_in_the_trace(api):
     first17 = "21080220080315123"
     valid = first17 + gb11643_check_char(first17)
@@ -485,8 +490,6 @@ def test_openapi_case_and_decision_schemas_fit_the_examples(openapi_doc):
         assert errors == [], name
 
 
-@pytest.mark.xfail(strict=True, reason="bug: /v1/explain documents its 200 body as Decision (additionalProperties: "
-                                       "false) but returns an extra `text` field")
 def test_explain_responses_fit_their_documented_schema(api, openapi_doc):
     schema = openapi_doc["paths"]["/v1/explain"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
     name = schema["$ref"].rsplit("/", 1)[1]
@@ -495,15 +498,11 @@ def test_explain_responses_fit_their_documented_schema(api, openapi_doc):
     assert errors == []
 
 
-@pytest.mark.xfail(strict=True, reason="bug: GET /v1/articles/{n} answers 404 for an unknown article, a status the "
-                                       "OpenAPI document does not declare (it declares 200 and 422)")
 def test_article_404_is_documented(api, openapi_doc):
     assert api.get("/v1/articles/999").status_code == 404
     assert "404" in openapi_doc["paths"]["/v1/articles/{n}"]["get"]["responses"]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: GET /v1/schema/case is served as application/schema+json but "
-                                       "documented as application/json")
 def test_case_schema_content_type_is_documented(api, openapi_doc):
     served = api.get("/v1/schema/case").headers["content-type"].split(";")[0]
     assert served in openapi_doc["paths"]["/v1/schema/case"]["get"]["responses"]["200"]["content"]
@@ -661,21 +660,22 @@ def test_a_batch_over_the_time_budget_stops_with_a_time_budget_record(budget, ct
     assert elapsed < 20
 
 
-def test_a_request_over_the_time_budget_is_503_and_the_server_stays_responsive(budget):
-    """Validation reports every failing path, so a case with 100 000 bad array items takes seconds (it is
-    under the 1 MiB body limit): far over the 0.5 s budget."""
+def test_a_request_over_the_time_budget_is_503_and_the_server_stays_responsive(instant):
+    """No single case takes long (the error list of a bad one is bounded), so this server's
+    budget is a microsecond: every decision request overruns it, deterministically."""
+    for endpoint in ("/v1/evaluate", "/v1/explain"):
+        problem = assert_problem(instant.post(endpoint, json=EXAMPLES["transfer_in"], timeout=30), 503, "time_budget")
+        assert problem["type"] == "urn:xueji-policy:error:time_budget"
+    assert instant.get("/healthz", timeout=5).status_code == 200
+
+
+def test_a_bad_case_lists_a_bounded_number_of_errors(api):
+    """100 000 bad items in 1 MiB: refused quickly, with the first 100 paths and a note."""
     body = compact(slow_invalid_case(100_000))
-    assert len(body) < 1 << 20
     started = time.monotonic()
-    r = budget.post("/v1/evaluate", content=body, timeout=60)
-    elapsed = time.monotonic() - started
-    problem = assert_problem(r, 503, "time_budget")
-    assert problem["type"] == "urn:xueji-policy:error:time_budget"
-    assert elapsed < 3.0, elapsed  # answered at the budget, not when the work is done
-    t0 = time.monotonic()
-    assert budget.get("/healthz", timeout=5).status_code == 200
-    assert time.monotonic() - t0 < 1.0
-    assert_problem(budget.post("/v1/explain", content=body, timeout=60), 503, "time_budget")
+    problem = assert_problem(api.post("/v1/evaluate", content=body, timeout=60), 422, "invalid_case")
+    assert time.monotonic() - started < 5
+    assert 100 <= len(problem["errors"]) <= 101 and "错误过多" in problem["errors"][-1]["message"]
 
 
 # --------------------------------------------------------------------------- reload

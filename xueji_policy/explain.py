@@ -26,6 +26,9 @@ _WORKDAY_FUNCS = ("add_working_days", "working_days_between")
 def _json_value(v: Any) -> Any:
     if isinstance(v, (_dt.date, _dt.datetime)):
         return v.isoformat()[:10]
+    if isinstance(v, int) and not isinstance(v, bool) and v > 10**13:  # an ID number typed as a number
+        masked = mask_ids_in_text(str(v))
+        return v if masked == str(v) else masked
     if isinstance(v, str):
         return mask_ids_in_text(v)
     if isinstance(v, (frozenset, set, tuple)):

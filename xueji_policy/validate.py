@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BYTES = 1 << 20  # 1 MiB
+MAX_PROBLEMS = 100  # failing paths listed for one case
 
 # --------------------------------------------------------------------------- schema
 
@@ -188,9 +189,14 @@ class CaseValidator:
         if not isinstance(case, dict):
             return [CaseProblem("$", f"案例必须是 JSON 对象（实际为{_TYPE_ZH.get(_json_type(case), _json_type(case))}）",
                                 f"the case must be a JSON object (got {_json_type(case)})")]
+        import itertools
+
         seen: set[tuple[str, str]] = set()
         found: list[tuple[list, CaseProblem]] = []
-        for err in self._validator.iter_errors(case):
+        errors = self._validator.iter_errors(case)
+        # Every failing path, up to a bound: a case with 100,000 bad items is refused as fast
+        # as one with a hundred, and its error report stays readable.
+        for err in itertools.islice(errors, MAX_PROBLEMS):
             for leaf in _leaves(err):
                 for parts, zh, en in self._describe(leaf, case):
                     p = CaseProblem(json_path(parts), mask_ids_in_text(zh), mask_ids_in_text(en))
@@ -200,7 +206,10 @@ class CaseValidator:
                         key = [(0, x, "") if isinstance(x, int) else (1, 0, str(x)) for x in parts]
                         found.append((key, p))
         found.sort(key=lambda kp: kp[0])
-        return [p for _, p in found]
+        out = [p for _, p in found]
+        if next(errors, None) is not None:
+            out.append(CaseProblem("$", f"错误过多，只列出前 {MAX_PROBLEMS} 处", f"too many errors: the first {MAX_PROBLEMS} are listed"))
+        return out
 
     # -- messages -------------------------------------------------------------
     def _describe(self, err: ValidationError, case: dict) -> list[tuple[list, str, str]]:

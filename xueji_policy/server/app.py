@@ -40,6 +40,12 @@ from ..service import PolicyService
 PROBLEM = "application/problem+json"
 
 
+class Explanation(Decision):
+    """A decision with its trace and a Chinese account of it (``POST /v1/explain``)."""
+
+    text: str
+
+
 @dataclass
 class ServerConfig:
     rules: str | None = None
@@ -108,10 +114,14 @@ def create_app(config: ServerConfig | None = None, service: PolicyService | None
     app.state.config = config
 
     async def within_budget(fn, *args, **kw):
+        started = time.monotonic()
         try:
-            return await asyncio.wait_for(run_in_threadpool(fn, *args, **kw), timeout=config.time_budget_seconds)
+            result = await asyncio.wait_for(run_in_threadpool(fn, *args, **kw), timeout=config.time_budget_seconds)
         except asyncio.TimeoutError:
             raise _OverBudget() from None
+        if time.monotonic() - started > config.time_budget_seconds:  # finished, but late: still over
+            raise _OverBudget()
+        return result
 
     @app.exception_handler(_TooLarge)
     async def _on_too_large(request, exc: _TooLarge):
@@ -147,7 +157,7 @@ def create_app(config: ServerConfig | None = None, service: PolicyService | None
         return JSONResponse(await within_budget(svc.evaluate, case))
 
     @app.post("/v1/explain", tags=["决定"], summary="决定及逐条规则的说明（含各子条件取值、期限计算）",
-              responses={200: {"model": Decision}, 400: {"description": "JSON 格式错误"},
+              responses={200: {"model": Explanation}, 400: {"description": "JSON 格式错误"},
                          413: {"description": "请求过大"}, 422: {"description": "案例不符合格式或规则尚未生效"},
                          503: {"description": "超出处理时限"}},
               openapi_extra={"requestBody": {"required": True, "content": {
@@ -204,7 +214,8 @@ def create_app(config: ServerConfig | None = None, service: PolicyService | None
         rs = svc.ruleset
         return {"version": rs.version, "sha256": rs.sha256, "rules": [_rule_json(r) for r in rs.rules]}
 
-    @app.get("/v1/articles/{n}", tags=["规则"], summary="条文原文及编码它的规则、参数")
+    @app.get("/v1/articles/{n}", tags=["规则"], summary="条文原文及编码它的规则、参数",
+             responses={404: {"description": "没有这一条"}})
     async def article(n: str):
         rs = svc.ruleset
         key = n if not n.startswith("annex") else n
@@ -227,7 +238,7 @@ def create_app(config: ServerConfig | None = None, service: PolicyService | None
 
     @app.get("/v1/schema/case", tags=["规则"], summary="案例的 JSON Schema")
     async def case_schema():
-        return JSONResponse(svc.ruleset.case_schema, media_type="application/schema+json")
+        return JSONResponse(svc.ruleset.case_schema)
 
     @app.get("/v1/examples", tags=["规则"], summary="随包发布的示例案例")
     async def examples():
@@ -261,7 +272,7 @@ def create_app(config: ServerConfig | None = None, service: PolicyService | None
 
     @app.get("/static/{name}", include_in_schema=False)
     async def static_file(name: str):
-        if name not in {"app.js", "style.css"}:
+        if name not in {"app.js", "style.css"}:  # a fixed list: no path from the request reaches the disk
             return problem(404, "没有这个文件", name, code="not_found")
         media = "text/javascript" if name.endswith(".js") else "text/css"
         return Response(static.joinpath(name).read_text(encoding="utf-8"), media_type=media + "; charset=utf-8")
