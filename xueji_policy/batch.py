@@ -70,7 +70,8 @@ def _init_worker(rules_path: str | None, log_path: str | None = None) -> None:
     global _WORKER_RS, _WORKER_LOG
     from .ruleset import load_ruleset
 
-    _WORKER_RS = load_ruleset(rules_path)
+    if _WORKER_RS is None:  # a forked worker inherits the parent's loaded rule set
+        _WORKER_RS = load_ruleset(rules_path)
     if log_path:
         from .audit import DecisionLog
 
@@ -81,12 +82,12 @@ def _work_lines(chunk: list[tuple[int, bytes]]) -> list[str]:
     return _evaluate_chunk_lines(_WORKER_RS, chunk, _WORKER_LOG)
 
 
-def _work_block(task: tuple[int, bytes]) -> str:
-    """A block of whole lines (starting at line ``first``) → their results, one text."""
+def _work_block(task: tuple[int, bytes]) -> bytes:
+    """A block of whole lines (starting at line ``first``) → their results, as UTF-8 bytes."""
     first, block = task
     chunk = [(n, raw) for n, raw in enumerate(block.split(b"\n"), first) if raw.strip()]
     out = _evaluate_chunk_lines(_WORKER_RS, chunk, _WORKER_LOG)
-    return "".join(t + "\n" for t in out)
+    return "".join(t + "\n" for t in out).encode("utf-8")
 
 
 def _blocks(stream, size: int = 256 * 1024) -> Iterator[tuple[int, bytes]]:
@@ -169,13 +170,21 @@ def _open_log(log_path):
 
 
 def evaluate_stream(stream, *, rules_path: str | Path | None = None, jobs: int = 2,
-                    on_progress=None, log_path: str | Path | None = None) -> Iterator[str]:
-    """A binary JSON Lines stream → blocks of output text, in order, in ``jobs`` processes."""
-    for text in _ordered_parallel(_work_block, _blocks(stream), jobs, str(rules_path) if rules_path else None,
-                                  str(log_path) if log_path else None):
-        yield text
-        if on_progress:
-            on_progress(text.count("\n"))
+                    on_progress=None, log_path: str | Path | None = None) -> Iterator[bytes]:
+    """A binary JSON Lines stream → blocks of UTF-8 output, in order, in ``jobs`` processes."""
+    global _WORKER_RS
+    from .ruleset import load_ruleset
+
+    # Loaded once here: forked workers inherit it instead of each loading it again.
+    _WORKER_RS = load_ruleset(rules_path)
+    try:
+        for data in _ordered_parallel(_work_block, _blocks(stream), jobs, str(rules_path) if rules_path else None,
+                                      str(log_path) if log_path else None):
+            yield data
+            if on_progress:
+                on_progress(data.count(b"\n"))
+    finally:
+        _WORKER_RS = None
 
 
 def evaluate_lines(lines: Iterable[bytes], *, rules_path: str | Path | None = None, jobs: int = 1,

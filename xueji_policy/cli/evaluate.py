@@ -66,10 +66,11 @@ def run_batch(args) -> int:
     out = sys.stdout
     jobs = max(1, args.jobs or os.cpu_count() or 1)
     with stream:
-        if jobs > 1:  # whole-line blocks to worker processes; results come back in order
-            for text in evaluate_stream(stream, rules_path=args.rules, jobs=jobs, on_progress=progress,
+        if jobs > 1:  # whole-line blocks to worker processes; results come back in order, as bytes
+            out.flush()
+            for data in evaluate_stream(stream, rules_path=args.rules, jobs=jobs, on_progress=progress,
                                         log_path=args.log):
-                out.write(text)
+                out.buffer.write(data)
         else:
             for text in evaluate_lines(stream, rules_path=args.rules, jobs=1, on_progress=progress,
                                        log_path=args.log):
