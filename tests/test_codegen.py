@@ -22,7 +22,8 @@ def test_generated_code_agrees_with_the_closures_rule_by_rule(case):
         day = dt.date.fromisoformat(case["date"])
         params = rs.params_on(day)
         plan = rs.plan(case["action"], day)
-        fast = list(plan.decide(case, params)) + list(plan.oblige(case, params))
+        applied = dict(plan.oblige(case, params))
+        fast = list(plan.decide(case, params)) + [i in applied for i in range(len(plan.obligations))]
     except XuejiError:
         return
     env: dict = {}
@@ -33,6 +34,9 @@ def test_generated_code_agrees_with_the_closures_rule_by_rule(case):
         except XuejiError:
             return
     assert [bool(x) for x in fast] == [bool(x) for x in slow]
+    for i, due in applied.items():  # and the due dates agree
+        r = plan.obligations[i]
+        assert due == (r.due(case, params, {}) if r.due is not None else None)
 
 
 @settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])

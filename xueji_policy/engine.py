@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # pydantic models are imported only by the typed facade
 _APPROVAL_ORDER = ("school", "school_council", "city_bureau", "province")
 
 _default: RuleSet | None = None
+_to_model = None
 
 
 def default_ruleset() -> RuleSet:
@@ -59,11 +60,11 @@ def evaluate(case: dict | Case, *, ruleset: RuleSet | None = None, explain: bool
     ``on_decision(case, decision_dict)`` is called with every decision made — e.g. an
     ``audit.DecisionLog``.
     """
-    from .models import decision_from_dict
-
-    rs = ruleset or default_ruleset()
-    return decision_from_dict(evaluate_dict(case, ruleset=rs, explain=explain, as_of=as_of, on_decision=on_decision),
-                              rs)
+    global _to_model
+    if _to_model is None:  # pydantic is imported by the typed facade only, once
+        from .models import decision_from_dict as _to_model
+    rs = ruleset or _default or default_ruleset()
+    return _to_model(evaluate_dict(case, ruleset=rs, explain=explain, as_of=as_of, on_decision=on_decision), rs)
 
 
 def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain: bool = False,
@@ -101,16 +102,16 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
         outcome = _outcome(applied_permits, data, params, env)
         for r in applied_permits:
             approvals.update(r.approvals)
-        for r, applies in zip(plan.obligations, plan.oblige(data, params)):
-            if applies:
-                due = r.due(data, params, env) if r.due is not None else None
-                obligations.append({"rule": r.id, **r.cite_parts, "cite": r.cite_text, "message": r.message,
-                                    "due": due.isoformat() if isinstance(due, _dt.date) else None})
-                approvals.update(r.approvals)
+        for i, due in plan.oblige(data, params):
+            r = plan.obligations[i]
+            obligations.append({"rule": r.id, **r.cite_parts, "cite": r.cite_text, "message": r.message,
+                                "due": due.isoformat() if isinstance(due, _dt.date) else None})
+            approvals.update(r.approvals)
 
     case_id = data.get("case_id")
     decision = {
-        "case_id": mask_ids_in_text(case_id) if case_id else case_id,  # 第三十二条: never echo an ID number
+        # 第三十二条: never echo an ID number (only a string that long can hold one).
+        "case_id": mask_ids_in_text(case_id) if isinstance(case_id, str) and len(case_id) >= 15 else case_id,
         "action": action,
         "decision": "allow" if allow else "deny",
         "outcome": outcome,

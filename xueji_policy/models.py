@@ -463,12 +463,18 @@ def decision_from_dict(d: dict, ruleset=None) -> Decision:
 _OBLIGATION_DEFAULTS = {"article": None, "paragraph": None, "item": None, "subitem": None}
 
 
+_set_dict = object.__setattr__
+
+
 def _assemble(cls, values: dict):
     """What ``model_construct`` does for fully given values, minus its per-field Python loop."""
     m = cls.__new__(cls)
-    object.__setattr__(m, "__dict__", values)
-    object.__setattr__(m, "__pydantic_fields_set__", set(values) - {"trace"} if values.get("trace") is None
-                       else set(values))
-    object.__setattr__(m, "__pydantic_extra__", None)
-    object.__setattr__(m, "__pydantic_private__", None)
+    _set_dict(m, "__dict__", values)
+    _set_dict(m, "__pydantic_fields_set__", set(_FIELDS_SET[cls]))
+    _set_dict(m, "__pydantic_extra__", None)
+    _set_dict(m, "__pydantic_private__", None)
     return m
+
+
+# Every field is given (trace only when explaining, and then the validated path is taken).
+_FIELDS_SET = {cls: frozenset(set(cls.model_fields) - {"trace"}) for cls in (Decision, Obligation)}

@@ -170,7 +170,7 @@ class Plan:
     permits: tuple[Rule, ...]
     obligations: tuple[Rule, ...]
     decide: Callable[[dict, dict], tuple]  # (case, params) → one flag per forbid, then per permit
-    oblige: Callable[[dict, dict], tuple]  # (case, params) → one flag per obligation (asked only on allow)
+    oblige: Callable[[dict, dict], list]  # (case, params) → [(index, due)] of the obligations that apply
     match: Callable[[dict], set]  # case → ids of the rules whose conditions hold
 
 
@@ -239,7 +239,8 @@ class RuleSet:
             params = self.params_on(day)
             tag = f"{action}_{stretch[0]}_{stretch[1]}"
             decide = build_function(f"decide_{tag}", [condition(r) for r in forbids + permits], self.calendar, params)
-            oblige = build_function(f"oblige_{tag}", [condition(r) for r in obligations], self.calendar, params)
+            oblige = build_function(f"oblige_{tag}", [condition(r) for r in obligations], self.calendar, params,
+                                    dues=[r.due_ast for r in obligations])
             rules = forbids + permits + obligations
             match = build_function(f"match_{tag}", [condition(r) for r in rules], self.calendar, params,
                                    labels=[r.id for r in rules])

@@ -355,11 +355,14 @@ def runtime_namespace(calendar) -> dict:
 
 
 def generate_source(name: str, exprs: list[A.Expr], params: dict | None = None,
-                    labels: list[str] | None = None) -> tuple[str, dict]:
-    """Source of ``def {name}(c, p=None)``: a tuple with one value per expression, or,
-    given ``labels``, the set of the labels whose expression holds."""
+                    labels: list[str] | None = None, dues: list | None = None) -> tuple[str, dict]:
+    """Source of ``def {name}(c, p=None)``: a tuple with one value per expression; given
+    ``labels``, the set of the labels whose expression holds; given ``dues`` (one date
+    expression or None per expression), the list of ``(index, due)`` of those that hold,
+    each due computed only then."""
     gen = _Gen(params)
     bodies = [gen.expr(e) for e in exprs]
+    due_bodies = [gen.expr(d) if d is not None else "None" for d in dues] if dues is not None else None
     lines = [f"def {name}(c, p=None):"]
     if params is None:
         for pname, local in gen.params.items():
@@ -367,7 +370,13 @@ def generate_source(name: str, exprs: list[A.Expr], params: dict | None = None,
     lines += gen.hoist_lines
     if gen.lets:
         lines.append("    _m = {}")
-    if labels is None:
+    if due_bodies is not None:
+        lines.append("    out = []")
+        for i, (b, due) in enumerate(zip(bodies, due_bodies)):
+            lines.append(f"    if {b}:")
+            lines.append(f"        out.append(({i}, {due}))")
+        lines.append("    return out")
+    elif labels is None:
         lines.append("    return (")
         lines += [f"        {b}," for b in bodies]
         lines.append("    )")
@@ -381,11 +390,11 @@ def generate_source(name: str, exprs: list[A.Expr], params: dict | None = None,
 
 
 def build_function(name: str, exprs: list[A.Expr], calendar, params: dict | None = None,
-                   labels: list[str] | None = None) -> Callable:
+                   labels: list[str] | None = None, dues: list | None = None) -> Callable:
     """Compile the generated source once and return the function (no exec/eval)."""
     if not name.isidentifier():
         raise ValueError(name)
-    source, consts = generate_source(name, exprs, params, labels)
+    source, consts = generate_source(name, exprs, params, labels, dues)
     module = compile(source, f"<xueji-policy:{name}>", "exec")
     code = next(c for c in module.co_consts if isinstance(c, types.CodeType) and c.co_name == name)
     namespace = runtime_namespace(calendar)
