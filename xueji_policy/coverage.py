@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cites import int_to_cn
 from .errors import Location, RuleError, StructureError
 from .golden import GoldenResult, rule_coverage
 from .load import load_yaml_file
@@ -183,10 +182,6 @@ def write_index(rs: RuleSet) -> Path:
                     lines.append(f"    {k}: {old[k]}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
-
-
-def label_of(key: str) -> str:
-    return f"附件{key.split('-')[1]}" if key.startswith("annex-") else f"第{int_to_cn(int(key))}条"
 
 
 # --------------------------------------------------------------------------- sub-conditions

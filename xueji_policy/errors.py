@@ -9,7 +9,7 @@ case problems carry the JSON paths at fault and are reported together by
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class XuejiError(Exception):
@@ -205,17 +205,3 @@ class EvaluationError(XuejiError):
     """A rule failed at run time in a way the checker could not rule out."""
 
     code = "evaluation_error"
-
-
-@dataclass
-class _Collector:
-    """Gathers located errors during a load; raises them together at the end."""
-
-    errors: list[RuleError] = field(default_factory=list)
-
-    def add(self, err: RuleError) -> None:
-        self.errors.append(err)
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            raise RuleSetError(self.errors)

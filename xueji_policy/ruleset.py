@@ -33,7 +33,6 @@ from .lang import ast as A
 from .lang.types import T_BOOL, T_DATE, T_INT, T_MONTHDAY, T_NUMBER, T_STRING, Type, action_sections
 from .workdays import WorkCalendar
 
-EFFECTS = ("permit", "forbid", "obligation")
 PARAM_TYPES = {"int": T_INT, "number": T_NUMBER, "date": T_DATE, "monthday": T_MONTHDAY, "string": T_STRING,
                "bool": T_BOOL}
 _ARTICLE_FILE = re.compile(r"^(\d+)\.ya?ml$")
