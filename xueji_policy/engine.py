@@ -22,7 +22,7 @@ from typing import Any, Iterable
 from typing import TYPE_CHECKING
 
 from .errors import EvaluationError
-from .privacy import mask_ids_in_text
+from .privacy import mask_ids_in_text, may_hold_id
 from .ruleset import RuleSet, load_ruleset
 
 if TYPE_CHECKING:  # pydantic models are imported only by the typed facade
@@ -111,7 +111,7 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
     case_id = data.get("case_id")
     decision = {
         # 第三十二条: never echo an ID number (only a string that long can hold one).
-        "case_id": mask_ids_in_text(case_id) if isinstance(case_id, str) and len(case_id) >= 15 else case_id,
+        "case_id": mask_ids_in_text(case_id) if isinstance(case_id, str) and may_hold_id(case_id) else case_id,
         "action": action,
         "decision": "allow" if allow else "deny",
         "outcome": outcome,

@@ -72,6 +72,14 @@ def mask_id(s: str) -> str:
 _ID_RUN = re.compile(r"(?<!\d)(?:\d{17}[\dXx]|\d{15})(?!\d)")
 
 
+_SHORTEST_ID = 15  # the old 15-digit resident ID; current ones have 18 characters
+
+
+def may_hold_id(text: str) -> bool:
+    """Cheap test before the regular expression: could ``text`` contain an ID number at all?"""
+    return len(text) >= _SHORTEST_ID
+
+
 def mask_ids_in_text(text: str) -> str:
     """Mask every ID-number-looking run (18 or 15 characters) in ``text``."""
     if not text:
