@@ -217,3 +217,13 @@ def test_an_effective_to_before_effective_from_is_refused(tmp_path):
     with pytest.raises(RuleSetError) as ei:
         load_ruleset(rules)
     assert "失效日期" in str(ei.value)
+
+
+def test_the_typed_facade_works_for_another_policy_too():
+    """The Decision model's enums are the 细则's; a policy with its own actions still gets a Decision."""
+    rs = load_ruleset(LIBRARY)
+    d = evaluate(library_case(), ruleset=rs)
+    assert d.decision == "allow" and d.action == "borrow" and d.basis[0].rule == "borrow.allowed"
+    assert d.to_dict() == evaluate_dict(library_case(), ruleset=rs)
+    explained = evaluate(library_case(), ruleset=rs, explain=True)
+    assert explained.trace and explained.to_dict()["trace"][0]["rule"]

@@ -443,7 +443,7 @@ def decision_from_dict(d: dict, ruleset=None) -> Decision:
     and the decision is put together from parts — the tests hold the result equal to
     the validated one on every case they generate.
     """
-    if ruleset is None or "trace" in d:
+    if ruleset is None:
         return Decision.model_validate(d)
     reason = ruleset.reason_model
     obligations = []
@@ -457,7 +457,8 @@ def decision_from_dict(d: dict, ruleset=None) -> Decision:
     return _assemble(Decision, {
         "case_id": d["case_id"], "action": d["action"], "decision": d["decision"], "outcome": d["outcome"],
         "reasons": [reason(r) for r in d["reasons"]], "basis": [reason(r) for r in d["basis"]],
-        "obligations": obligations, "approvals": list(d["approvals"]), "ruleset": info, "trace": None})
+        "obligations": obligations, "approvals": list(d["approvals"]), "ruleset": info,
+        "trace": d.get("trace")})
 
 
 _OBLIGATION_DEFAULTS = {"article": None, "paragraph": None, "item": None, "subitem": None}
@@ -470,11 +471,14 @@ def _assemble(cls, values: dict):
     """What ``model_construct`` does for fully given values, minus its per-field Python loop."""
     m = cls.__new__(cls)
     _set_dict(m, "__dict__", values)
-    _set_dict(m, "__pydantic_fields_set__", set(_FIELDS_SET[cls]))
+    fields = set(_FIELDS_SET[cls])
+    if values.get("trace") is not None:
+        fields.add("trace")
+    _set_dict(m, "__pydantic_fields_set__", fields)
     _set_dict(m, "__pydantic_extra__", None)
     _set_dict(m, "__pydantic_private__", None)
     return m
 
 
-# Every field is given (trace only when explaining, and then the validated path is taken).
+# Every field is given (trace only when explaining).
 _FIELDS_SET = {cls: frozenset(set(cls.model_fields) - {"trace"}) for cls in (Decision, Obligation)}
