@@ -48,11 +48,13 @@ def run(args) -> int:
     by_article: dict[str, list] = {}
     for r in results:
         by_article.setdefault(r.article, []).append(r)
-    print(f"{'条文':<10}{'通过':>6}{'失败':>6}")
+    from .coverage import _pad
+
+    print(f"{_pad('条文', 14)}{_pad('通过', 6)}{_pad('失败', 6)}")
     for art, rs_ in by_article.items():
         label = f"第{int_to_cn(int(art))}条" if art.isdigit() else art
         passed = sum(r.ok for r in rs_)
-        print(f"{label:<10}{passed:>6}{len(rs_) - passed:>6}")
+        print(f"{_pad(label, 14)}{_pad(str(passed), 6)}{_pad(str(len(rs_) - passed), 6)}")
         for r in rs_:
             if not r.ok or args.verbose:
                 mark = "✓" if r.ok else "✗"
