@@ -48,8 +48,8 @@ def with_forbid(rs, action: str, text: str):
     cite = Cite(article=13)
     rule = Rule(id="extra.forbid", article=13, cite=cite, actions=(action,), effect="forbid", message="额外的禁止",
                 when_src=text, when_ast=ast, when=Compiler(rs.calendar).compile(ast))
-    return dataclasses.replace(rs, rules=rs.rules + [rule], _by_action={}, _plans={}, _param_cache={},
-                               _validator=rs._validator, _fast_validator=rs._fast_validator)
+    return dataclasses.replace(rs, rules=rs.rules + [rule], _by_action={}, _plans={},
+                               _reason_models={}, _validator=rs._validator, _fast_validator=rs._fast_validator)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -78,10 +78,6 @@ def _init_worker(rules_path: str | None, log_path: str | None = None) -> None:
         _WORKER_LOG = DecisionLog(log_path)
 
 
-def _work_lines(chunk: list[tuple[int, bytes]]) -> list[str]:
-    return _evaluate_chunk_lines(_WORKER_RS, chunk, _WORKER_LOG)
-
-
 def _work_block(task: tuple[int, bytes]) -> bytes:
     """A block of whole lines (starting at line ``first``) → their results, as UTF-8 bytes."""
     first, block = task
@@ -172,13 +168,18 @@ def _open_log(log_path):
 def evaluate_stream(stream, *, rules_path: str | Path | None = None, jobs: int = 2,
                     on_progress=None, log_path: str | Path | None = None) -> Iterator[bytes]:
     """A binary JSON Lines stream → blocks of UTF-8 output, in order, in ``jobs`` processes."""
+    return _in_processes(_blocks(stream), jobs, rules_path, log_path, on_progress)
+
+
+def _in_processes(blocks: Iterator[tuple[int, bytes]], jobs: int, rules_path, log_path,
+                  on_progress) -> Iterator[bytes]:
     global _WORKER_RS
     from .ruleset import load_ruleset
 
     # Loaded once here: forked workers inherit it instead of each loading it again.
     _WORKER_RS = load_ruleset(rules_path)
     try:
-        for data in _ordered_parallel(_work_block, _blocks(stream), jobs, str(rules_path) if rules_path else None,
+        for data in _ordered_parallel(_work_block, blocks, jobs, str(rules_path) if rules_path else None,
                                       str(log_path) if log_path else None):
             yield data
             if on_progress:
@@ -190,8 +191,8 @@ def evaluate_stream(stream, *, rules_path: str | Path | None = None, jobs: int =
 def evaluate_lines(lines: Iterable[bytes], *, rules_path: str | Path | None = None, jobs: int = 1,
                    on_progress=None, log_path: str | Path | None = None) -> Iterator[str]:
     """JSON Lines in → one JSON text per line out, in order; blank lines are skipped."""
-    numbered = ((n, raw) for n, raw in enumerate(lines, 1) if raw.strip())
     if jobs <= 1:
+        numbered = ((n, raw) for n, raw in enumerate(lines, 1) if raw.strip())
         from .engine import default_ruleset
         from .ruleset import load_ruleset
 
@@ -202,8 +203,8 @@ def evaluate_lines(lines: Iterable[bytes], *, rules_path: str | Path | None = No
             if on_progress:
                 on_progress(len(chunk))
         return
-    for results in _ordered_parallel(_work_lines, _chunks(numbered, CHUNK), jobs,
-                                     str(rules_path) if rules_path else None, str(log_path) if log_path else None):
-        yield from results
-        if on_progress:
-            on_progress(len(results))
+    # In processes: consecutive lines as blocks, like a stream (line numbers count blank lines too).
+    blocks = ((chunk[0][0], b"\n".join(raw.rstrip(b"\r\n") for _, raw in chunk))
+              for chunk in _chunks(enumerate(lines, 1), CHUNK))
+    for data in _in_processes(blocks, jobs, rules_path, log_path, on_progress):
+        yield from data.decode("utf-8").split("\n")[:-1]  # not splitlines(): JSON text may hold U+2028

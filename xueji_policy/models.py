@@ -451,9 +451,7 @@ def decision_from_dict(d: dict, ruleset=None) -> Decision:
         due = o["due"]
         obligations.append(_assemble(Obligation, {**_OBLIGATION_DEFAULTS, **o,
                                                   "due": dt.date.fromisoformat(due) if due else None}))
-    info = ruleset._reason_models.get("ruleset")
-    if info is None:
-        info = ruleset._reason_models["ruleset"] = RulesetInfo.model_validate(d["ruleset"])
+    info = ruleset.info_model()
     return _assemble(Decision, {
         "case_id": d["case_id"], "action": d["action"], "decision": d["decision"], "outcome": d["outcome"],
         "reasons": [reason(r) for r in d["reasons"]], "basis": [reason(r) for r in d["basis"]],

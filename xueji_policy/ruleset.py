@@ -189,11 +189,11 @@ class RuleSet:
     files: list[str]
     document: str | None = None
     _by_action: dict[str, ActionRules] = field(default_factory=dict, repr=False)
-    _param_cache: dict = field(default_factory=dict, repr=False)
     _validator: Any = field(default=None, repr=False)
     _fast_validator: Any = field(default=None, repr=False)
     _plans: dict = field(default_factory=dict, repr=False)
     _reason_models: dict = field(default_factory=dict, repr=False)
+    _info_model: Any = field(default=None, repr=False)
 
     def __post_init__(self):
         actions = self.actions
@@ -256,6 +256,14 @@ class RuleSet:
             if any(reason is r.reason or reason is r.reason_unmet for r in self.rules):
                 self._reason_models[id(reason)] = model  # only this set's own dicts: their ids stay theirs
         return model
+
+    def info_model(self):
+        """The pydantic RulesetInfo of this set (built once)."""
+        if self._info_model is None:
+            from .models import RulesetInfo
+
+            self._info_model = RulesetInfo.model_validate(self.info())
+        return self._info_model
 
     def matcher(self, action: str, on: _dt.date) -> Callable[[dict], set[str]]:
         """A compiled function: case → the ids of the rules of ``action`` (in force on ``on``)

@@ -146,22 +146,21 @@ def create_app(config: ServerConfig | None = None, service: PolicyService | None
     def _case(raw: bytes):
         return parse_case_json(raw, max_bytes=config.max_body_bytes)
 
-    @app.post("/v1/evaluate", tags=["决定"], summary="对一个案例作出决定",
-              responses={200: {"model": Decision}, 400: {"description": "JSON 格式错误"},
-                         413: {"description": "请求过大"}, 422: {"description": "案例不符合格式或规则尚未生效"},
-                         503: {"description": "超出处理时限"}},
-              openapi_extra={"requestBody": {"required": True, "content": {
-                  "application/json": {"schema": {"$ref": "#/components/schemas/Case"}}}}})
+    def one_case(model) -> dict:
+        """What /v1/evaluate and /v1/explain document alike: a Case in, ``model`` or a problem out."""
+        return {"responses": {200: {"model": model}, 400: {"description": "JSON 格式错误"},
+                              413: {"description": "请求过大"}, 422: {"description": "案例不符合格式或规则尚未生效"},
+                              503: {"description": "超出处理时限"}},
+                "openapi_extra": {"requestBody": {"required": True, "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Case"}}}}}}
+
+    @app.post("/v1/evaluate", tags=["决定"], summary="对一个案例作出决定", **one_case(Decision))
     async def evaluate(request: Request):
         case = _case(await read_body(request, config.max_body_bytes))
         return JSONResponse(await within_budget(svc.evaluate, case))
 
     @app.post("/v1/explain", tags=["决定"], summary="决定及逐条规则的说明（含各子条件取值、期限计算）",
-              responses={200: {"model": Explanation}, 400: {"description": "JSON 格式错误"},
-                         413: {"description": "请求过大"}, 422: {"description": "案例不符合格式或规则尚未生效"},
-                         503: {"description": "超出处理时限"}},
-              openapi_extra={"requestBody": {"required": True, "content": {
-                  "application/json": {"schema": {"$ref": "#/components/schemas/Case"}}}}})
+              **one_case(Explanation))
     async def explain(request: Request):
         from ..explain import decision_text
 
