@@ -61,7 +61,7 @@ class Config:
     batch_reps: int = 5
 
     @classmethod
-    def make(cls, quick: bool, work: Path) -> "Config":
+    def make(cls, quick: bool, work: Path) -> Config:
         if quick:
             return cls(quick, work, n_cases=5_000, rounds=3, pool=4_000, cold_runs=5, load_runs=3, batch_small=10_000,
                        batch_big=100_000, batch_reps=3)
@@ -166,7 +166,7 @@ def rule_evaluation(cfg: Config) -> dict:
 
     timings = interleaved({name: (fn, cases) for name, fn in fns.items()}, cfg.rounds)
     base = timings["python"]["median"]
-    for name, t in timings.items():
+    for t in timings.values():
         t["ratio_to_python"] = t["median"] / base
     return {"cases": len(cases), "rounds": cfg.rounds, "engines": names, "identical_fired_sets": True,
             "rule_hit_rate": hits, "no_rule_fired": none, "timings_us_per_case": timings}
@@ -226,7 +226,7 @@ def end_to_end(cfg: Config, rs, pool: list[dict]) -> dict:
 
     timings = interleaved(passes, cfg.rounds)
     cedar = timings["cedarpy per call (8-rule policy)"]["median"]
-    for name, t in timings.items():
+    for t in timings.values():
         t["cedar_per_call_over_this"] = cedar / t["median"]
     return {"rounds": cfg.rounds, "cases_per_action": {a: len(cs) for a, cs in by_action.items()},
             "skipped_documented_errors": {a: d for a, d in skipped.items() if d},
@@ -699,7 +699,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.pop("XUEJI_POLICY_CACHE", None)
     started = time.perf_counter()
     try:
-        res: dict = {"date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        res: dict = {"date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
                      "quick": cfg.quick, "machine": machine(), "load_average_at_start": os.getloadavg()}
         res["rule_evaluation"] = rule_evaluation(cfg)
         rs, pool = contract_pool(cfg)

@@ -12,9 +12,8 @@ os.environ.setdefault("XUEJI_POLICY_CACHE_DIR", tempfile.mkdtemp(prefix="xueji-p
 
 # --------------------------------------------------------------------------- 第三十二条: scan every output
 
-import pytest  # noqa: E402
-
 import leakscan  # noqa: E402
+import pytest  # noqa: E402
 
 
 def pytest_runtest_logreport(report):

@@ -26,7 +26,7 @@ EXAMPLES = ROOT / "examples"
 RULES = ROOT / "rules"
 
 # Every server started by this process, stopped at exit whatever happens to the fixtures.
-_RUNNING: list["Server"] = []
+_RUNNING: list[Server] = []
 
 
 def free_port() -> int:
@@ -65,7 +65,7 @@ class Server:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         self._log = open(self.log_path, "wb")
         cmd = [sys.executable, "-m", "xueji_policy", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                "--rules", str(self.rules), *self.extra]
@@ -75,7 +75,7 @@ class Server:
         _RUNNING.append(self)
         return self
 
-    def wait_ready(self, timeout: float = 30.0) -> "Server":
+    def wait_ready(self, timeout: float = 30.0) -> Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -11,9 +11,8 @@ import time
 from pathlib import Path
 
 from xueji_policy.audit import DecisionLog, read_log
-from xueji_policy.engine import evaluate, evaluate_dict
+from xueji_policy.engine import default_ruleset, evaluate, evaluate_dict
 from xueji_policy.generate import generated_cases
-from xueji_policy.engine import default_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from leakscan import record_output
 
 from xueji_policy.ruleset import packaged_schema

@@ -13,7 +13,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
 from server_util import Server, copy_rules, example, start_all, stop_all
 
 CHROMIUM = Path("/usr/bin/chromium")

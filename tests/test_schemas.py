@@ -433,7 +433,7 @@ def test_lowercase_x_rejected_by_the_schema():
 
 def test_parse_case_json_ok():
     assert parse_case_json('{"a": [1, 2.5, "营口"]}') == {"a": [1, 2.5, "营口"]}
-    assert parse_case_json('{"a": 1}'.encode()) == {"a": 1}
+    assert parse_case_json(b'{"a": 1}') == {"a": 1}
     assert parse_case_json(b"\xef\xbb\xbf{\"a\": 1}") == {"a": 1}
     assert parse_case_json("\ufeff{\"a\": 1}") == {"a": 1}
     assert parse_case_json("[1]") == [1]  # any JSON value; the validator judges its shape

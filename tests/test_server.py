@@ -26,8 +26,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+from server_util import ROOT, RULES, Server, copy_rules, examples, start_all, stop_all
 
-from server_util import RULES, ROOT, Server, copy_rules, examples, start_all, stop_all
 from xueji_policy.engine import default_ruleset, evaluate_dict
 from xueji_policy.explain import decision_text
 from xueji_policy.golden import compare
@@ -472,7 +472,7 @@ def test_openapi_document_is_valid_3_1_with_case_and_decision(openapi_doc):
     Draft202012Validator(OPENAPI_31).validate(doc)
     schemas = doc["components"]["schemas"]
     assert {"Case", "Decision"} <= set(schemas)
-    for name, sub in schemas.items():
+    for sub in schemas.values():
         Draft202012Validator.check_schema(sub)
     ev = doc["paths"]["/v1/evaluate"]["post"]
     assert ev["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Case"}

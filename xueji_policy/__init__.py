@@ -29,8 +29,7 @@ error refuses to load.  The facade below is the stable API.
 
 __version__ = "0.1.0"
 
-from .errors import (CalendarError, CaseError, NotInForceError, RuleError, RuleSetError,  # noqa: E402
-                     XuejiError)
+from .errors import CalendarError, CaseError, NotInForceError, RuleError, RuleSetError, XuejiError  # noqa: E402
 
 
 def __getattr__(name):

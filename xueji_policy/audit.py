@@ -22,8 +22,8 @@ import hmac
 import json
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from .privacy import mask_ids_in_text
 
@@ -69,7 +69,7 @@ class DecisionLog:
         id_number = student.get("id_number") if isinstance(student, dict) else None
         case_id = decision.get("case_id")
         return {
-            "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"),
+            "time": _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds"),
             "case_id": mask_ids_in_text(case_id) if isinstance(case_id, str) else case_id,
             "action": decision["action"],
             "decision": decision["decision"],

@@ -23,8 +23,8 @@ substring of it (convenient for hashing cited text).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 __all__ = [
     "ArticleSource",
@@ -154,7 +154,7 @@ class CiteSyntaxError(ValueError):
 class CiteNotFoundError(LookupError):
     """A well-formed cite naming a unit the regulation does not have."""
 
-    def __init__(self, message_zh: str, cite: "Cite | None" = None):
+    def __init__(self, message_zh: str, cite: Cite | None = None):
         super().__init__(message_zh)
         self.message = message_zh
         self.cite = cite
@@ -219,11 +219,11 @@ class Cite:
             return (1, self.annex, 0, 0, 0)
         return (0, self.article, self.paragraph or 0, self.item or 0, self.subitem or 0)
 
-    def article_cite(self) -> "Cite":
+    def article_cite(self) -> Cite:
         """The whole article (or annex) this cite is in."""
         return Cite(annex=self.annex) if self.annex is not None else Cite(article=self.article)
 
-    def contains(self, other: "Cite") -> bool:
+    def contains(self, other: Cite) -> bool:
         """True if ``other`` is this unit or inside it (syntactically: 第十三条 contains 第十三条第（一）项)."""
         if self.annex is not None or other.annex is not None:
             return self.annex == other.annex and self.annex is not None
@@ -462,7 +462,7 @@ class ArticleStructure:
 
     # ---------------------------------------------------------------- parsing
     @classmethod
-    def parse(cls, text: str, article: int | None = None) -> "ArticleStructure":
+    def parse(cls, text: str, article: int | None = None) -> ArticleStructure:
         """Parse an article body.
 
         Rules: non-empty lines are units; a leading short title line without
@@ -473,8 +473,8 @@ class ArticleStructure:
         to the current item; items belong to the paragraph in which they start.
         Raises ``ValueError`` if item or subitem numbers are out of sequence.
         """
-        lines = [_strip_line(l) for l in text.splitlines()]
-        lines = [l for l in lines if l]
+        lines = [_strip_line(ln) for ln in text.splitlines()]
+        lines = [ln for ln in lines if ln]
         label = f"第{int_to_cn(article)}条" if article else "本条"
         heading = None
         heading_line = None
@@ -717,8 +717,8 @@ class ArticleSource:
 
 
 def _body(lines: list[str]) -> str:
-    kept = [_strip_line(l) for l in lines]
-    return "".join(l + "\n" for l in kept if l)
+    kept = [_strip_line(ln) for ln in lines]
+    return "".join(ln + "\n" for ln in kept if ln)
 
 
 def split_regulation(source_text: str) -> list[ArticleSource]:
@@ -804,11 +804,11 @@ class Regulation:
         self._structures: dict[int, ArticleStructure] = {}
 
     @classmethod
-    def from_text(cls, source_text: str) -> "Regulation":
+    def from_text(cls, source_text: str) -> Regulation:
         return cls(split_regulation(source_text))
 
     @classmethod
-    def from_file(cls, path) -> "Regulation":
+    def from_file(cls, path) -> Regulation:
         from pathlib import Path
 
         return cls.from_text(Path(path).read_text(encoding="utf-8"))

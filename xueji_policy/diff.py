@@ -13,9 +13,9 @@ import json
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from .cites import int_to_cn
 from .engine import evaluate_dict

@@ -17,9 +17,8 @@ The engine knows no article: everything it decides comes from the ``RuleSet``.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Iterable
-
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from .errors import EvaluationError
 from .privacy import mask_ids_in_text, may_hold_id

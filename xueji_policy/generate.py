@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import random
-from typing import Any, Iterator, Protocol
+from collections.abc import Iterator
+from typing import Any, Protocol
 
 from .privacy import gb11643_check_char
 

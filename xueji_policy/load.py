@@ -63,7 +63,7 @@ class Y:
         m = node.start_mark
         return self.src.location(m.line, m.column)
 
-    def get(self, key: str, default=None) -> "Y | None":
+    def get(self, key: str, default=None) -> Y | None:
         if isinstance(self.value, dict):
             return self.value.get(key, default)
         return default

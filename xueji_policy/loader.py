@@ -18,14 +18,24 @@ from pathlib import Path
 import jsonschema
 
 from .cites import ArticleStructure, Cite, CiteSyntaxError, parse_cite
-from .errors import (CheckError, CiteError, DuplicateError, Location, RuleError, RuleSetError, StructureError)
+from .errors import CheckError, CiteError, DuplicateError, Location, RuleError, RuleSetError, StructureError
 from .lang.check import Scope, check_expr, did_you_mean
 from .lang.compile import Compiler, parse_monthday
 from .lang.parse import Source, parse_expr
 from .lang.types import BOOL, DATE, Type, action_sections, schema_to_type
 from .load import Y, load_yaml_file
-from .ruleset import (_ANNEX_FILE, _ARTICLE_FILE, _SPECIAL_FILES, PARAM_TYPES, Article, Outcome, Parameter, Rule,
-                      RuleSet, packaged_schema)
+from .ruleset import (
+    _ANNEX_FILE,
+    _ARTICLE_FILE,
+    _SPECIAL_FILES,
+    PARAM_TYPES,
+    Article,
+    Outcome,
+    Parameter,
+    Rule,
+    RuleSet,
+    packaged_schema,
+)
 from .workdays import default_calendar
 
 

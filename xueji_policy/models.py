@@ -184,7 +184,7 @@ class Student(_Model):
     suspensions: Annotated[list[SuspensionEntry], Field(max_length=20)] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _resident_id(self) -> "Student":
+    def _resident_id(self) -> Student:
         if self.id_type == "resident_id":
             if not _RESIDENT_ID_RE.fullmatch(self.id_number):
                 raise ValueError("居民身份证号码应为18位：前17位为数字，末位为数字或大写 X")
@@ -330,7 +330,7 @@ class Case(_Model):
     cancellation: Annotated[Cancellation | None, NOT_NULL] = None
 
     @model_validator(mode="after")
-    def _section_matches_action(self) -> "Case":
+    def _section_matches_action(self) -> Case:
         want = ACTION_SECTIONS[self.action]
         if getattr(self, want) is None:
             raise ValueError(f"操作 '{self.action}' 需要 '{want}' 部分")
@@ -409,7 +409,7 @@ class Decision(_Out):
         return data
 
     @model_validator(mode="after")
-    def _check(self) -> "Decision":
+    def _check(self) -> Decision:
         if self.decision == "deny" and not self.reasons:
             raise ValueError("deny 的决定必须至少有一条理由")
         if len(set(self.approvals)) != len(self.approvals):

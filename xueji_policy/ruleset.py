@@ -21,14 +21,15 @@ import datetime as _dt
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .cites import ArticleStructure, Cite
-from .errors import (Location, NotInForceError)
+from .errors import Location, NotInForceError
 from .lang import ast as A
 from .lang.types import T_BOOL, T_DATE, T_INT, T_MONTHDAY, T_NUMBER, T_STRING, Type, action_sections
 from .workdays import WorkCalendar
@@ -52,7 +53,7 @@ def _schema(name: str) -> dict:
     return json.loads(resources.files("xueji_policy").joinpath("schemas", name).read_text(encoding="utf-8"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def packaged_schema(name: str) -> dict:
     return _schema(name)
 

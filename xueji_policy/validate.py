@@ -15,11 +15,10 @@ import difflib
 import functools
 import json
 import re
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # jsonschema is imported when a case must be explained, not to read one
     from jsonschema import FormatChecker
@@ -47,7 +46,7 @@ MAX_PROBLEMS = 100  # failing paths listed for one case
 # --------------------------------------------------------------------------- schema
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _read_schema_text(path: str | None) -> str:
     if path is None:
         return resources.files("xueji_policy").joinpath("schemas", "case.schema.json").read_text("utf-8")
@@ -422,7 +421,7 @@ _MAX_INT_DIGITS = 4300  # Python's own limit on reading an integer from text
 
 
 # Looked for only after the parser refused a number (a per-number hook would slow every case).
-_LONG_INT = re.compile(r"-?[0-9]{%d,}" % (_MAX_INT_DIGITS + 1))
+_LONG_INT = re.compile(r"-?[0-9]{" + str(_MAX_INT_DIGITS + 1) + ",}")
 _MAYBE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 
 

@@ -40,7 +40,6 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from .errors import CalendarError, Location, StructureError, YamlError

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from .types import Type
 
@@ -27,7 +27,7 @@ class Literal(Node):
 
 @dataclass(eq=True)
 class ListLit(Node):
-    items: tuple["Expr", ...]
+    items: tuple[Expr, ...]
 
 
 @dataclass(eq=True)
@@ -41,76 +41,76 @@ class Path(Node):
     # (required and not nullable), so that fast code may index it without a null check.
     present: tuple = field(default=(), compare=False, repr=False, kw_only=True)
     # Filled by the checker for root == "let": the checked copy of the named expression.
-    expansion: "Expr | None" = field(default=None, compare=False, repr=False, kw_only=True)
+    expansion: Expr | None = field(default=None, compare=False, repr=False, kw_only=True)
 
 
 @dataclass(eq=True)
 class Field(Node):
     """``obj.name`` where ``obj`` is not a plain path, e.g. ``last(student.suspensions).start``."""
 
-    obj: "Expr"
+    obj: Expr
     name: str
     default: Any = field(default=None, compare=False, repr=False, kw_only=True)  # schema default
 
 
 @dataclass(eq=True)
 class Not(Node):
-    operand: "Expr"
+    operand: Expr
 
 
 @dataclass(eq=True)
 class Neg(Node):
-    operand: "Expr"
+    operand: Expr
 
 
 @dataclass(eq=True)
 class BoolOp(Node):
     op: str  # "and" | "or"
-    operands: tuple["Expr", ...]
+    operands: tuple[Expr, ...]
 
 
 @dataclass(eq=True)
 class Compare(Node):
     op: str  # == != < <= > >=
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
 
 
 @dataclass(eq=True)
 class Arith(Node):
     op: str  # + -
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
 
 
 @dataclass(eq=True)
 class In(Node):
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
     negated: bool = False
 
 
 @dataclass(eq=True)
 class IsNull(Node):
-    operand: "Expr"
+    operand: Expr
     negated: bool = False
 
 
 @dataclass(eq=True)
 class Call(Node):
     name: str
-    args: tuple["Expr", ...]
+    args: tuple[Expr, ...]
 
 
 @dataclass(eq=True)
 class Quant(Node):
     kind: str  # "any" | "all" | "count"
     var: str
-    iterable: "Expr"
-    body: "Expr"
+    iterable: Expr
+    body: Expr
 
 
-Expr = Union[Literal, ListLit, Path, Field, Not, Neg, BoolOp, Compare, Arith, In, IsNull, Call, Quant]
+Expr = Literal | ListLit | Path | Field | Not | Neg | BoolOp | Compare | Arith | In | IsNull | Call | Quant
 
 # Binding strength, loosest first; used by ``pretty`` to parenthesise minimally.
 _PREC = {"or": 1, "and": 2, "not": 3, "cmp": 4, "arith": 5, "neg": 6, "atom": 7}

@@ -15,8 +15,28 @@ from dataclasses import dataclass, field
 from ..errors import CheckError
 from . import ast as A
 from .parse import Source
-from .types import (ANY, BOOL, DATE, ENUM, INT, LIST, MONTHDAY, NULL, NUMBER, OBJECT, STRING, T_ANY, T_BOOL,
-                    T_INT, T_NULL, T_NUMBER, T_STRING, Type, list_of, unify)
+from .types import (
+    ANY,
+    BOOL,
+    DATE,
+    ENUM,
+    INT,
+    LIST,
+    MONTHDAY,
+    NULL,
+    NUMBER,
+    OBJECT,
+    STRING,
+    T_ANY,
+    T_BOOL,
+    T_INT,
+    T_NULL,
+    T_NUMBER,
+    T_STRING,
+    Type,
+    list_of,
+    unify,
+)
 
 # name → list of (parameter kinds, result).  "T" means "the same type as the first
 # argument" (coalesce); "list" any list; "numeric" int or number.
@@ -80,7 +100,7 @@ class Scope:
     sections: dict[str, str] = field(default_factory=dict)  # action → section
     actions: tuple[str, ...] = ()  # the rule's actions; () = any
     vars: dict[str, Type] = field(default_factory=dict)
-    lets: dict[str, "LetDef"] = field(default_factory=dict)  # named sub-conditions (``let:``)
+    lets: dict[str, LetDef] = field(default_factory=dict)  # named sub-conditions (``let:``)
     expanding: tuple[str, ...] = ()  # lets being expanded, to refuse recursion
     # A file these names come from failed to load: unknown names are its fault, not the rule's.
     params_unknown: bool = False

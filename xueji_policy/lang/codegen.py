@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import types
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import ast as A
 from .compile import _EMPTY, _member_key, add_days, add_months, add_years, make_date

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import calendar as _calendar
 import datetime as _dt
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import EvaluationError
 from . import ast as A

@@ -35,14 +35,14 @@ class Type:
     kind: str
     nullable: bool = False
     values: tuple = ()  # ENUM: allowed values
-    elem: "Type | None" = None  # LIST
+    elem: Type | None = None  # LIST
     fields: tuple = ()  # OBJECT: ((name, Type), ...)
     name: str = ""  # OBJECT: display name ($defs key)
     default: Any = None  # schema default, applied when the field is absent
     has_default: bool = False
 
     # -- helpers -------------------------------------------------------------
-    def field(self, name: str) -> "Type | None":
+    def field(self, name: str) -> Type | None:
         for n, t in self.fields:
             if n == name:
                 return t
@@ -51,7 +51,7 @@ class Type:
     def field_names(self) -> list[str]:
         return [n for n, _ in self.fields]
 
-    def as_nullable(self, nullable: bool = True) -> "Type":
+    def as_nullable(self, nullable: bool = True) -> Type:
         return replace(self, nullable=nullable)
 
     def is_numeric(self) -> bool:

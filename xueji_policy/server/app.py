@@ -117,7 +117,7 @@ def create_app(config: ServerConfig | None = None, service: PolicyService | None
         started = time.monotonic()
         try:
             result = await asyncio.wait_for(run_in_threadpool(fn, *args, **kw), timeout=config.time_budget_seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise _OverBudget() from None
         if time.monotonic() - started > config.time_budget_seconds:  # finished, but late: still over
             raise _OverBudget()
