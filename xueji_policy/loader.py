@@ -20,6 +20,7 @@ import jsonschema
 from .cites import ArticleStructure, Cite, CiteSyntaxError, parse_cite
 from .errors import CheckError, CiteError, DuplicateError, Location, RuleError, RuleSetError, StructureError
 from .lang.check import Scope, check_expr, did_you_mean
+from .lang.codegen import CodegenError
 from .lang.compile import Compiler, parse_monthday
 from .lang.parse import Source, parse_expr
 from .lang.types import BOOL, DATE, Type, action_sections, schema_to_type
@@ -105,11 +106,19 @@ class Loader:
         from .cache import fingerprint
 
         eff = meta.get("effective_from")
-        return RuleSet(
+        rs = RuleSet(
             name=meta.get("name", root.name), version=str(meta.get("version", "0")),
             document=meta.get("document"), effective_from=eff, rules=rules, articles=articles,
             params=params, case_schema=schema, case_type=case_type, calendar=calendar,
             sha256=fingerprint(root), path=root, files=[self.shown(p) for p in all_files])
+        try:
+            rs.build_plans()
+        except (CodegenError, RecursionError, MemoryError) as e:  # pragma: no cover - the checker should prevent it
+            first = rules[0] if rules else None
+            raise RuleSetError([CheckError(f"规则无法编译为可执行代码：{e}", Location(first.file, first.line, 1)
+                                           if first else Location(str(root), 1, 1),
+                                           message_en=f"rules could not be compiled: {e}")]) from None
+        return rs
 
     def _yaml(self, p: Path) -> Y | None:
         try:
@@ -624,6 +633,14 @@ def _shape_error(y: Y, e: jsonschema.ValidationError) -> StructureError:
     if kw == "format":
         return StructureError(f"{where}：不是有效日期（应为 YYYY-MM-DD）", node.loc, rule_id=rid,
                               message_en=f"{where}: not a valid date")
+    bounds = {"maxProperties": ("最多 {} 项", "at most {} entries"), "maxItems": ("最多 {} 项", "at most {} items"),
+              "minItems": ("至少 {} 项", "at least {} items"), "maxLength": ("最长 {} 个字符", "at most {} characters"),
+              "minLength": ("至少 {} 个字符", "at least {} characters"), "minimum": ("不小于 {}", "at least {}"),
+              "maximum": ("不大于 {}", "at most {}")}
+    if kw in bounds:  # never echo the offending value: it may be a whole mapping
+        zh, en = bounds[kw]
+        return StructureError(f"{where}：超出限制（{zh.format(e.validator_value)}）", node.loc, rule_id=rid,
+                              message_en=f"{where}: out of bounds ({en.format(e.validator_value)})")
     if kw == "oneOf" and not path:
         return StructureError("文件须有 article（条号）或 annex（附件号）之一", node.loc,
                               message_en="a rule file has exactly one of article or annex")

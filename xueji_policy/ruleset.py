@@ -237,15 +237,27 @@ class RuleSet:
                 return A.BoolOp("and", (r.when_ast, A.Not(r.unless_ast, type=T_BOOL)), type=T_BOOL)
 
             params = self.params_on(day)
-            tag = f"{action}_{stretch[0]}_{stretch[1]}"
-            decide = build_function(f"decide_{tag}", [condition(r) for r in forbids + permits], self.calendar, params)
-            oblige = build_function(f"oblige_{tag}", [condition(r) for r in obligations], self.calendar, params,
+            # Function names are fixed: an action's name is data (any text), never part of code.
+            decide = build_function("decide", [condition(r) for r in forbids + permits], self.calendar, params)
+            oblige = build_function("oblige", [condition(r) for r in obligations], self.calendar, params,
                                     dues=[r.due_ast for r in obligations])
             rules = forbids + permits + obligations
-            match = build_function(f"match_{tag}", [condition(r) for r in rules], self.calendar, params,
+            match = build_function("match", [condition(r) for r in rules], self.calendar, params,
                                    labels=[r.id for r in rules])
             plan = self._plans[key] = Plan(forbids, permits, obligations, decide, oblige, match)
         return plan
+
+    def stretch_days(self) -> list[_dt.date]:
+        """One day in each stretch of dates on which the rules and parameters stay the same."""
+        days = {self.effective_from} | {d for d in self._rule_dates + self._change_dates if d >= self.effective_from}
+        return sorted(days)
+
+    def build_plans(self) -> None:
+        """The plan stage, eagerly: every action on every stretch of dates, so that a rule set that
+        loads is one that evaluates (anything ``check`` accepts must run)."""
+        for action in self.actions:
+            for day in self.stretch_days():
+                self.plan(action, day)
 
     def reason_model(self, reason: dict):
         """The pydantic Reason of one of this set's rules' reason dicts (built once per rule)."""
