@@ -38,6 +38,7 @@ PARAM_TYPES = {"int": T_INT, "number": T_NUMBER, "date": T_DATE, "monthday": T_M
                "bool": T_BOOL}
 _ARTICLE_FILE = re.compile(r"^(\d+)\.ya?ml$")
 _ANNEX_FILE = re.compile(r"^annex-(\d+)\.ya?ml$")
+CALENDAR_WARNING_DAYS = 60  # how early staff are told to add next year's holiday schedule
 _SPECIAL_FILES = {"ruleset.yaml", "parameters.yaml", "definitions.yaml", "index.yaml"}
 
 
@@ -357,6 +358,13 @@ class RuleSet:
 
     def info(self) -> dict:
         return {"version": self.version, "sha256": self.sha256}
+
+    def calendar_warning(self, today: _dt.date | None = None) -> str | None:
+        """A warning when the last published holiday schedule ends within
+        ``CALENDAR_WARNING_DAYS`` of today (``check``, ``--version`` and ``/readyz`` show it)."""
+        from .workdays import today as _today
+
+        return self.calendar.ends_soon(today or _today(), CALENDAR_WARNING_DAYS)
 
 
 # --------------------------------------------------------------------------- loading
