@@ -14,13 +14,14 @@ import datetime as _dt
 from typing import Any
 
 from .lang import ast as A
+from .lang.builtins import BUILTINS
 from .lang.compile import Compiler
 from .privacy import mask_ids_in_text
 
 APPROVALS_ZH = {"school": "学校", "school_council": "校务会议", "city_bureau": "市教育局", "province": "省教育厅"}
 EFFECT_ZH = {"permit": "许可", "forbid": "禁止", "obligation": "义务"}
 _OPS = {"==": "等于", "!=": "不等于", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
-_WORKDAY_FUNCS = ("add_working_days", "working_days_between")
+_WORKDAY_FUNCS = frozenset(n for n, b in BUILTINS.items() if b.calendar_method is not None)
 
 
 def _json_value(v: Any) -> Any:

@@ -19,9 +19,10 @@ import jsonschema
 
 from .cites import ArticleStructure, Cite, CiteSyntaxError, parse_cite
 from .errors import CheckError, CiteError, DuplicateError, Location, RuleError, RuleSetError, StructureError
+from .lang.builtins import parse_monthday
 from .lang.check import Scope, check_expr, did_you_mean
 from .lang.codegen import CodegenError
-from .lang.compile import Compiler, parse_monthday
+from .lang.compile import Compiler
 from .lang.parse import Source, parse_expr
 from .lang.types import BOOL, DATE, Type, action_sections, schema_to_type
 from .load import Y, load_yaml_bytes
