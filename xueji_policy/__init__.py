@@ -27,9 +27,8 @@ Each stage reports its own located error type (``errors.py``); a rule set with a
 error refuses to load.  The facade below is the stable API.
 """
 
-__version__ = "0.1.0"
-
 from .errors import CalendarError, CaseError, NotInForceError, RuleError, RuleSetError, XuejiError  # noqa: E402
+from .version import __version__  # noqa: E402, F401  (re-exported)
 
 
 def __getattr__(name):

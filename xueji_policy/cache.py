@@ -34,7 +34,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from . import __version__
 from .cites import ArticleStructure, Cite
 from .errors import Location
 from .lang import ast as A
@@ -42,6 +41,7 @@ from .lang.check import FUNCTIONS
 from .lang.types import OBJECT, Type, schema_to_type
 from .rulefiles import CALENDAR_DIR, RULE_SUFFIXES, RuleFiles
 from .ruleset import Article, Outcome, Parameter, Rule, RuleSet, packaged_schema
+from .version import __version__
 from .workdays import WorkCalendar, default_calendar
 
 FORMAT = 2

@@ -23,12 +23,11 @@ from typing import TYPE_CHECKING, Any
 from .errors import CalendarError, EvaluationError
 from .pipeline import load_ruleset
 from .privacy import mask_ids_in_text, may_hold_id
-from .ruleset import RuleSet
+from .ruleset import RuleSet, approval_bodies
 
 if TYPE_CHECKING:  # pydantic models are imported only by the typed facade
     from .models import Case, Decision
 
-_APPROVAL_ORDER = ("school", "school_council", "city_bureau", "province")
 
 _default: RuleSet | None = None
 _to_model = None
@@ -131,8 +130,7 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
         "reasons": reasons,
         "basis": [r.reason for r in applied_permits] if allow else [],
         "obligations": obligations,
-        "approvals": [a for a in _APPROVAL_ORDER if a in approvals] + sorted(approvals - set(_APPROVAL_ORDER))
-        if approvals else [],
+        "approvals": _ordered_approvals(approvals) if approvals else [],
         "ruleset": rs.info(),
     }
     if warnings:
@@ -202,3 +200,8 @@ def _obligations_one_by_one(rules: tuple, data: dict, params: dict, warnings: li
                                         f"公布后添加 rules/calendar/{e.year}.yaml 即可算出"})
         out.append((i, due))
     return out
+
+
+def _ordered_approvals(approvals: set[str]) -> list[str]:
+    order = approval_bodies()[0]  # the decision schema's enum order: school first, province last
+    return [a for a in order if a in approvals] + sorted(approvals - set(order))

@@ -59,6 +59,13 @@ def packaged_schema(name: str) -> dict:
     return _schema(name)
 
 
+@cache
+def approval_bodies() -> tuple[tuple[str, ...], dict[str, str]]:
+    """The approving bodies in their output order, and their Chinese names (decision schema)."""
+    items = packaged_schema("decision.schema.json")["properties"]["approvals"]["items"]
+    return tuple(items["enum"]), dict(items.get("x-labels", {}))
+
+
 # --------------------------------------------------------------------------- values
 
 
