@@ -155,6 +155,7 @@ def encode(rs) -> dict:
         "name": rs.name, "version": rs.version, "document": rs.document,
         "effective_from": rs.effective_from.isoformat(), "files": rs.files,
         "case_schema": None if rs.case_schema == packaged_schema("case.schema.json") else rs.case_schema,
+        "consistency_src": list(rs.consistency_src) if rs.consistency_src else None,
         "articles": [{"number": a.number, "annex": a.annex, "title": a.title, "text": a.text,
                       "chapter": a.chapter, "file": a.file} for a in rs.articles.values()],
         "params": [{"name": p.name, "title": p.title, "type": p.type, "cite": _cite_to(p.cite),
@@ -220,7 +221,8 @@ def decode(payload: dict, sha: str, root: Path):
     return RuleSet(name=payload["name"], version=payload["version"], document=payload["document"],
                    effective_from=_dt.date.fromisoformat(payload["effective_from"]), rules=rules, articles=articles,
                    params=params, case_schema=schema, case_type=schema_to_type(schema), calendar=calendar,
-                   sha256=sha, path=root, files=payload["files"])
+                   sha256=sha, path=root, files=payload["files"],
+                   consistency_src=tuple(payload["consistency_src"]) if payload.get("consistency_src") else None)
 
 
 # --------------------------------------------------------------------------- files

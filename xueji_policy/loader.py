@@ -80,7 +80,7 @@ class Loader:
         docs: dict[Path, Y] = {}
         for p in files:
             name = p.name
-            if name in _SPECIAL_FILES:
+            if name in _SPECIAL_FILES or name == meta.get("case_consistency"):
                 continue
             if not (_ARTICLE_FILE.match(name) or _ANNEX_FILE.match(name)):
                 self.add(StructureError(f"无法识别的规则文件名 '{name}'（应为 <条号>.yaml 或 annex-<号>.yaml）",
@@ -98,6 +98,9 @@ class Loader:
         global_lets = self._global_lets(root / "definitions.yaml")
         if schema is not None and case_type is not None:
             rules = self._rules(docs, articles, params, schema, case_type, calendar, global_lets)
+        consistency_src, consistency = None, None
+        if case_type is not None:
+            consistency_src, consistency = self._consistency(meta, case_type, params, calendar)
         if self.errors:
             raise RuleSetError(self.errors)
 
@@ -105,11 +108,14 @@ class Loader:
         from .cache import fingerprint
 
         eff = meta.get("effective_from")
-        return RuleSet(
+        rs = RuleSet(
             name=meta.get("name", root.name), version=str(meta.get("version", "0")),
             document=meta.get("document"), effective_from=eff, rules=rules, articles=articles,
             params=params, case_schema=schema, case_type=case_type, calendar=calendar,
-            sha256=fingerprint(root), path=root, files=[self.shown(p) for p in all_files])
+            sha256=fingerprint(root), path=root, files=[self.shown(p) for p in all_files],
+            consistency_src=consistency_src)
+        rs._consistency = consistency
+        return rs
 
     def _yaml(self, p: Path) -> Y | None:
         try:
@@ -148,6 +154,33 @@ class Loader:
             self.add(StructureError(f"案例格式文件无法使用：{rel}（{e}）", y.key_loc("case_schema"),
                                     message_en=f"case schema unusable: {e}"))
             return None
+
+    def _consistency(self, meta: dict, case_type: Type, params: dict, calendar):
+        """The cross-field constraints (consistency.py): the rule set's own file named by
+        ``case_consistency``, else the packaged ones for the packaged case schema, else none.
+        Returns (source kept on the RuleSet, compiled constraints); errors are collected."""
+        from .consistency import Consistency, PACKAGED_SHOWN, compile_text, packaged_text, read_declared
+
+        rel = meta.get("case_consistency")
+        if rel:
+            try:
+                text = read_declared(self.root, rel)
+            except StructureError as e:
+                e.loc = meta["_y"].key_loc("case_consistency")
+                self.add(e)
+                return None, None
+            src: tuple[str, str] | None = (self.shown(self.root / rel), text)
+        elif meta.get("case_schema"):
+            return None, Consistency([])
+        else:
+            src = None
+        shown, text = src if src is not None else (PACKAGED_SHOWN, packaged_text())
+        param_types = {n: PARAM_TYPES[p.type] for n, p in params.items()}
+        compiled, errors = compile_text(text, shown, case_type, param_types, calendar,
+                                        params_unknown=self.params_failed)
+        for e in errors:
+            self.add(e)
+        return src, compiled
 
     # -- shape ----------------------------------------------------------------
     def _shape(self, y: Y, schema: dict) -> bool:
@@ -491,6 +524,7 @@ _META_SCHEMA = {
         "version": {"type": ["string", "number"]},
         "effective_from": {"type": "string", "format": "date"},
         "case_schema": {"type": "string", "maxLength": 200},
+        "case_consistency": {"type": "string", "maxLength": 200, "pattern": "^[^/\\\\]+\\.ya?ml$"},
         "source": {"type": "string", "maxLength": 300},
         "note": {"type": "string", "maxLength": 2000},
     },

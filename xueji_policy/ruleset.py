@@ -189,12 +189,16 @@ class RuleSet:
     path: Path
     files: list[str]
     document: str | None = None
+    # The rule set's own consistency constraints as read (shown name, text); None: the
+    # packaged ones when the case schema is the packaged one, else none (consistency.py).
+    consistency_src: tuple[str, str] | None = None
     _by_action: dict[str, ActionRules] = field(default_factory=dict, repr=False)
     _validator: Any = field(default=None, repr=False)
     _fast_validator: Any = field(default=None, repr=False)
     _plans: dict = field(default_factory=dict, repr=False)
     _reason_models: dict = field(default_factory=dict, repr=False)
     _info_model: Any = field(default=None, repr=False)
+    _consistency: Any = field(default=None, repr=False)
 
     def __post_init__(self):
         actions = self.actions
@@ -324,6 +328,19 @@ class RuleSet:
             self._fast_validator = fast_validator(self.case_schema)
         if not self._fast_validator.is_valid(case):
             self.validator.validate(case)
+
+    @property
+    def consistency(self):
+        """The compiled cross-field constraints (built once, on first use: a set rebuilt
+        from the compiled-rule cache compiles them here)."""
+        if self._consistency is None:
+            from .consistency import Consistency, load_for
+
+            if self.consistency_src is None and self.case_schema != packaged_schema("case.schema.json"):
+                self._consistency = Consistency([])
+            else:
+                self._consistency = load_for(self.consistency_src, self.case_type, self.params, self.calendar)
+        return self._consistency
 
     def article(self, number: int) -> Article:
         return self.articles[str(number)]
