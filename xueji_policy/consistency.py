@@ -25,7 +25,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -88,6 +88,7 @@ class Each:
     var: str
     path: tuple[str, ...]  # the case path of the list, e.g. ("student", "suspensions")
     get: Fn
+    ast: A.Expr
 
 
 @dataclass(frozen=True)
@@ -116,10 +117,12 @@ class Constraint:
 class Consistency:
     """The compiled constraints of one rule set."""
 
-    def __init__(self, constraints: list[Constraint], source: str = ""):
+    def __init__(self, constraints: list[Constraint], source: str = "", calendar=None):
         self.constraints = tuple(constraints)
         self.source = source
+        self.calendar = calendar
         self._by_action: dict[str, tuple[Constraint, ...]] = {}
+        self._detect: dict[str, Callable[[dict, dict], set]] = {}
 
     def for_action(self, action: str) -> tuple[Constraint, ...]:
         got = self._by_action.get(action)
@@ -128,9 +131,41 @@ class Consistency:
                 c for c in self.constraints if c.actions is None or action in c.actions)
         return got
 
+    def _detector(self, action: str) -> Callable[[dict, dict], set]:
+        """One generated function per action (as the rules' plans): case → ids of the
+        constraints that may fire.  An ``each`` constraint is tested as ``any(…)`` over its
+        list(s), which may over-report (a pair of one element with itself); only those
+        ids are then checked element by element, so a consistent case costs one call."""
+        fn = self._detect.get(action)
+        if fn is None:
+            from .lang.codegen import build_function
+            from .lang.types import T_BOOL
+
+            cs = self.for_action(action)
+            exprs: list[A.Expr] = []
+            for c in cs:
+                e = c.contradiction_ast
+                for each in reversed(c.each):
+                    e = A.Quant("any", each.var, each.ast, e, type=T_BOOL)
+                exprs.append(e)
+            if not cs:
+                fn = _nothing
+            else:
+                name = "consistency_" + re.sub(r"\W", "_", action)
+                fn = build_function(name if name.isidentifier() else "consistency", exprs, self.calendar,
+                                    labels=[c.id for c in cs])
+            self._detect[action] = fn
+        return fn
+
     def problems(self, case: dict, params: dict) -> list[CaseProblem]:
+        action = case.get("action", "")
+        fired = self._detector(action)(case, params)
+        if not fired:
+            return []
         out: list[CaseProblem] = []
-        for c in self.for_action(case.get("action", "")):
+        for c in self.for_action(action):
+            if c.id not in fired:
+                continue
             if not c.each:
                 if c.contradiction(case, params, {}) is True:
                     out.append(_problem(c, case, {}))
@@ -143,6 +178,10 @@ class Consistency:
         problems = self.problems(case, params)
         if problems:
             raise CaseError(problems)
+
+
+def _nothing(case: dict, params: dict) -> set:
+    return set()
 
 
 def _each_problems(c: Constraint, case: dict, params: dict) -> list[CaseProblem]:
@@ -209,9 +248,16 @@ def packaged_text() -> str:
 
 
 def compile_text(text: str, shown: str, case_type: Type, param_types: dict[str, Type], calendar,
-                 *, params_unknown: bool = False) -> tuple[Consistency, list[RuleError]]:
-    """Load, shape, parse, check and compile a constraints file; (result, every located error)."""
+                 *, sections: set[str] | frozenset[str] = frozenset(),
+                 params_unknown: bool = False) -> tuple[Consistency, list[RuleError]]:
+    """Load, shape, parse, check and compile a constraints file; (result, every located error).
+
+    ``sections`` are the case's per-action sections: a rule reads only its own actions'
+    sections, which are then always there, but a constraint may read any of them, so here
+    they are typed as possibly absent."""
     errors: list[RuleError] = []
+    case_type = replace(case_type, fields=tuple((n, t.as_nullable() if n in sections else t)
+                                               for n, t in case_type.fields))
     try:
         y = load_yaml_text(text, shown)
     except RuleError as e:
@@ -237,7 +283,7 @@ def compile_text(text: str, shown: str, case_type: Type, param_types: dict[str, 
         c = _constraint(cy, cid, case_type, param_types, actions_enum, compiler, params_unknown, errors)
         if c is not None:
             out.append(c)
-    return Consistency(out, shown), errors
+    return Consistency(out, shown, calendar), errors
 
 
 def _enum_of(case_type: Type, name: str) -> list[str]:
@@ -283,11 +329,12 @@ def _constraint(cy: Y, cid: str, case_type: Type, param_types: dict[str, Type], 
                 errors.append(CheckError(f"each 的变量名 '{var}' 重复或与字段重名", ey.loc, rule_id=cid,
                                          message_en=f"each variable '{var}' is taken"))
                 continue
-            fn = _compile(list_text, ey, cid, Scope(case=case_type, params=param_types), compiler, None, errors)
-            if fn is None:
+            got = _compile(list_text, ey, cid, Scope(case=case_type, params=param_types), compiler, None, errors,
+                           keep_ast=True)
+            if got is None:
                 continue
             var_types[var] = t.elem
-            eaches.append(Each(var, tuple(list_text.split(".")), fn))
+            eaches.append(Each(var, tuple(list_text.split(".")), got[1], got[0]))
 
     paths: list[PathTemplate] = []
     for py in d["paths"].value:
@@ -366,14 +413,15 @@ def _path_template(py: Y, cid: str, case_type: Type, var_types: dict[str, Type],
     return PathTemplate(text, head_var, tuple(segs))
 
 
-def load_for(source: tuple[str, str] | None, case_type: Type, params: dict, calendar) -> Consistency:
+def load_for(source: tuple[str, str] | None, case_type: Type, params: dict, calendar,
+             sections: set[str]) -> Consistency:
     """The compiled constraints of a rule set from what its loader read (``source``: shown
     name and text) or, for ``None``, the packaged file.  Raises ``RuleSetError``."""
     from .ruleset import PARAM_TYPES
 
     shown, text = source if source is not None else (PACKAGED_SHOWN, packaged_text())
     param_types = {n: PARAM_TYPES[p.type] for n, p in params.items()}
-    result, errors = compile_text(text, shown, case_type, param_types, calendar)
+    result, errors = compile_text(text, shown, case_type, param_types, calendar, sections=sections)
     if errors:
         raise RuleSetError(errors)
     return result

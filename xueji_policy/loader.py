@@ -100,7 +100,7 @@ class Loader:
             rules = self._rules(docs, articles, params, schema, case_type, calendar, global_lets)
         consistency_src, consistency = None, None
         if case_type is not None:
-            consistency_src, consistency = self._consistency(meta, case_type, params, calendar)
+            consistency_src, consistency = self._consistency(meta, schema, case_type, params, calendar)
         if self.errors:
             raise RuleSetError(self.errors)
 
@@ -155,7 +155,7 @@ class Loader:
                                     message_en=f"case schema unusable: {e}"))
             return None
 
-    def _consistency(self, meta: dict, case_type: Type, params: dict, calendar):
+    def _consistency(self, meta: dict, schema: dict, case_type: Type, params: dict, calendar):
         """The cross-field constraints (consistency.py): the rule set's own file named by
         ``case_consistency``, else the packaged ones for the packaged case schema, else none.
         Returns (source kept on the RuleSet, compiled constraints); errors are collected."""
@@ -177,6 +177,7 @@ class Loader:
         shown, text = src if src is not None else (PACKAGED_SHOWN, packaged_text())
         param_types = {n: PARAM_TYPES[p.type] for n, p in params.items()}
         compiled, errors = compile_text(text, shown, case_type, param_types, calendar,
+                                        sections=set(action_sections(schema).values()),
                                         params_unknown=self.params_failed)
         for e in errors:
             self.add(e)

@@ -339,7 +339,8 @@ class RuleSet:
             if self.consistency_src is None and self.case_schema != packaged_schema("case.schema.json"):
                 self._consistency = Consistency([])
             else:
-                self._consistency = load_for(self.consistency_src, self.case_type, self.params, self.calendar)
+                self._consistency = load_for(self.consistency_src, self.case_type, self.params, self.calendar,
+                                             set(self.sections.values()))
         return self._consistency
 
     def article(self, number: int) -> Article:
