@@ -394,7 +394,7 @@ def _path_template(py: Y, cid: str, case_type: Type, var_types: dict[str, Type],
         head_var = segs[0][0]
         t = var_types[head_var]
         segs = segs[1:]
-    for i, (name, last) in enumerate(segs):
+    for name, last in segs:
         ft = t.field(name) if t is not None and t.kind == OBJECT else None
         if ft is None:
             options = t.field_names() if t is not None and t.kind == OBJECT else []

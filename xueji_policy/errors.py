@@ -154,7 +154,7 @@ class CaseProblem:
     paths: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        d = {"path": self.path, "message": self.message, "message_en": self.message_en}
+        d: dict[str, str | list[str]] = {"path": self.path, "message": self.message, "message_en": self.message_en}
         if self.paths:
             d["paths"] = list(self.paths)
         return d

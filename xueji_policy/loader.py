@@ -99,7 +99,7 @@ class Loader:
         if schema is not None and case_type is not None:
             rules = self._rules(docs, articles, params, schema, case_type, calendar, global_lets)
         consistency_src, consistency = None, None
-        if case_type is not None:
+        if schema is not None and case_type is not None:
             consistency_src, consistency = self._consistency(meta, schema, case_type, params, calendar)
         if self.errors:
             raise RuleSetError(self.errors)
@@ -159,7 +159,7 @@ class Loader:
         """The cross-field constraints (consistency.py): the rule set's own file named by
         ``case_consistency``, else the packaged ones for the packaged case schema, else none.
         Returns (source kept on the RuleSet, compiled constraints); errors are collected."""
-        from .consistency import Consistency, PACKAGED_SHOWN, compile_text, packaged_text, read_declared
+        from .consistency import PACKAGED_SHOWN, Consistency, compile_text, packaged_text, read_declared
 
         rel = meta.get("case_consistency")
         if rel:
@@ -179,8 +179,8 @@ class Loader:
         compiled, errors = compile_text(text, shown, case_type, param_types, calendar,
                                         sections=set(action_sections(schema).values()),
                                         params_unknown=self.params_failed)
-        for e in errors:
-            self.add(e)
+        for err in errors:
+            self.add(err)
         return src, compiled
 
     # -- shape ----------------------------------------------------------------
