@@ -2,7 +2,7 @@
 
 A rules directory holds::
 
-    ruleset.yaml        name, version, effective_from, optional case_schema
+    ruleset.yaml        name, version, effective_from, optional case_schema and case_consistency
     parameters.yaml     every number the articles set, with cite and dated values
     <N>.yaml            article N: number, title, original text, its rules
     annex-<N>.yaml      annex N (text only; annexes are cited through their article)
