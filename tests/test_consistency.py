@@ -372,3 +372,39 @@ def test_check_reports_a_broken_constraints_file_with_exit_2(tmp_path):
     assert run.returncode == 2, run.stdout + run.stderr
     out = run.stdout + run.stderr
     assert "rules/consistency.yaml:4:" in out and "Traceback" not in out, out
+
+
+# --------------------------------------------------------------------------- every entry point
+
+
+def test_http_single_explain_and_batch_refuse_a_contradiction_naming_both_paths():
+    from fastapi.testclient import TestClient
+
+    from xueji_policy.server.app import create_app
+
+    case = _load("contradiction_grade_vs_current_grade.json")
+    good = _load("base_case.json")
+    both = ["$.transfer.current_grade", "$.student.grade"]
+    with TestClient(create_app()) as client:
+        for endpoint in ("/v1/evaluate", "/v1/explain"):
+            r = client.post(endpoint, json=case)
+            assert r.status_code == 422, r.text
+            body = r.json()
+            assert body["code"] == "invalid_case"
+            assert [e["paths"] for e in body["errors"]] == [both]
+            assert "转学的现就读年级与学生所在年级不一致" in body["detail"]
+        r = client.post("/v1/evaluate:batch", json=[good, case, good])
+        assert r.status_code == 200, r.text
+        records = [json.loads(line) for line in r.text.splitlines()]
+        assert [x.get("decision") for x in records] == ["allow", None, "allow"]
+        assert records[1]["problems"][0]["paths"] == both
+
+
+def test_batch_from_python_answers_a_contradiction_with_an_error_record():
+    from xueji_policy.batch import evaluate_many
+
+    out = list(evaluate_many([_load("base_case.json"), _load("contradiction_suspensions_overlap.json")]))
+    assert out[0]["decision"] == "allow"
+    assert out[1]["error"] == "invalid_case"
+    assert out[1]["problems"][0]["paths"] == ["$.student.suspensions[1].start", "$.student.suspensions[0].start",
+                                              "$.student.suspensions[0].end"]
