@@ -74,6 +74,7 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
     rs.validate(data)
     day = as_of or _dt.date.fromisoformat(data["date"])
     params = rs.params_on(day)
+    rs.consistency.check(data, params)  # facts that contradict each other: CaseError, not a decision
     action = data["action"]
     plan = rs.plan(action, day)
 

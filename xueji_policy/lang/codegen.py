@@ -403,7 +403,7 @@ def _call_n(fn, *args):
 def runtime_namespace(calendar) -> dict:
     """The only names generated code can reach."""
     ns = {
-        "__builtins__": {"any": any, "all": all, "bool": bool, "len": len},
+        "__builtins__": {"any": any, "all": all, "bool": bool, "len": len, "set": set},
         "_EMPTY": _EMPTY, "_date": _date, "_memo": _memo, "_memo_args": _memo_args, "_member_key": _member_key,
         "_count": _count, "_lt": _lt, "_le": _le, "_gt": _gt, "_ge": _ge, "_in": _in, "_not_in": _not_in,
         "_nn2": _nn2, "_call_n": _call_n, "_co": _co, "_co_lazy": _co_lazy, "_arith": _arith,
