@@ -16,6 +16,11 @@ _CHECK_CHARS = "10X98765432"
 _ZERO_OFFSET = 48 * sum(_WEIGHTS)
 _ASCII_DIGITS = frozenset("0123456789")
 
+# Shipped examples, golden cases and test inputs use ID numbers whose administrative
+# region code starts with "99": GB/T 2260 assigns no such code, so they are well formed
+# (real birth date, correct check digit) yet can name nobody.  See docs/case-contract.md.
+TEST_REGION_PREFIX = "99"
+
 
 def gb11643_check_char(first17: str) -> str:
     """The check character (``0``–``9`` or ``X``) for the first 17 digits."""
