@@ -15,7 +15,7 @@ from typing import Any
 
 from .lang import ast as A
 from .lang.compile import Compiler
-from .privacy import mask_ids_in_text
+from .privacy import mask_ids_in_text, scrub
 
 APPROVALS_ZH = {"school": "学校", "school_council": "校务会议", "city_bureau": "市教育局", "province": "省教育厅"}
 EFFECT_ZH = {"permit": "许可", "forbid": "禁止", "obligation": "义务"}
@@ -126,7 +126,8 @@ def trace(rs, case: dict, params: dict, allowed: bool = True, day: _dt.date | No
         if r.reading:
             entry["reading"] = r.reading
         out.append(entry)
-    return out
+    # 第三十二条, once for the whole trace: expressions print rule literals and values.
+    return scrub(out)  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------- text

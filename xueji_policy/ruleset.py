@@ -32,6 +32,7 @@ from .cites import ArticleStructure, Cite
 from .errors import Location, NotInForceError
 from .lang import ast as A
 from .lang.types import T_BOOL, T_DATE, T_INT, T_MONTHDAY, T_NUMBER, T_STRING, Type, action_sections
+from .privacy import mask_ids_in_text
 from .workdays import WorkCalendar
 
 PARAM_TYPES = {"int": T_INT, "number": T_NUMBER, "date": T_DATE, "monthday": T_MONTHDAY, "string": T_STRING,
@@ -106,6 +107,10 @@ class Outcome:
     when_src: str | None = None
     when_ast: A.Expr | None = None
 
+    def __post_init__(self):
+        if self.when_src is not None:  # display text only (第三十二条)
+            self.when_src = mask_ids_in_text(self.when_src)
+
 
 @dataclass
 class Rule:
@@ -138,10 +143,17 @@ class Rule:
     reason_unmet: dict = field(default_factory=dict)  # … when it is a permit that failed (computed)
 
     def __post_init__(self):
+        # 第三十二条: rule-file text reaches every output (reasons, explain, report, /v1/rules);
+        # an ID number written into it is masked here, once.  Only display text: the
+        # compiled condition keeps its literals.
+        for name in ("message", "message_unmet", "reading", "note", "when_src", "unless_src", "due_src"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                setattr(self, name, mask_ids_in_text(value))
         # Computed once: the engine reads these on every decision.
         self.cite_text = self.cite.display()
         self.cite_parts = {k: v for k, v in self.cite.to_dict().items() if v is not None}
-        self.reason = {"rule": self.id, **self.cite.to_dict(), "cite": self.cite_text, "message": self.message}
+        self.reason = {"rule": mask_ids_in_text(self.id), **self.cite.to_dict(), "cite": self.cite_text, "message": self.message}
         self.reason_unmet = {**self.reason, "message": self.message_unmet} if self.message_unmet else self.reason
 
     def in_force(self, day: _dt.date) -> bool:
