@@ -57,7 +57,7 @@ FORMATS: dict[str, Callable[[object], bool]] = {"date": _date_format, "gb11643":
 
 # --------------------------------------------------------------------------- JSON-ness
 
-_SCALARS = (str, int, float, bool, type(None))
+_isfinite = math.isfinite
 _TYPE_NAMES_ZH = {"date": "日期对象", "datetime": "日期时间对象", "bytes": "字节串", "bytearray": "字节串",
                   "set": "集合", "frozenset": "集合", "tuple": "元组", "Decimal": "Decimal 数"}
 
@@ -73,38 +73,42 @@ def _encodable(s: str) -> bool:
 
 
 def _scan(value: Any, max_depth: int) -> bool:
-    """True iff ``value`` is plain JSON within the bounds (no path: the cheap pass)."""
+    """True iff ``value`` is plain JSON within the bounds (no path: the cheap pass, run on
+    every case, so the common types are tested first and nothing is allocated per node)."""
     level = [value]
     depth = 0
     while level:
         depth += 1
         nxt: list = []
+        extend = nxt.extend
         for x in level:
             t = type(x)
             if t is str:
-                if not _encodable(x):
+                if not x.isascii() and not _encodable(x):
                     return False
             elif t is dict:
                 if depth > max_depth:
                     return False
                 try:
                     keys = "".join(x)
-                except TypeError:
+                except TypeError:  # a key that is not a string
                     return False
-                if not _encodable(keys):
+                if not keys.isascii() and not _encodable(keys):
                     return False
-                nxt.extend(x.values())
+                extend(x.values())
             elif t is list:
                 if depth > max_depth:
                     return False
-                nxt.extend(x)
+                extend(x)
             elif t is int:
-                if not -MAX_INT <= x <= MAX_INT:
+                if x > MAX_INT or x < -MAX_INT:
                     return False
+            elif t is bool or x is None:
+                pass
             elif t is float:
-                if not math.isfinite(x):
+                if not _isfinite(x):
                     return False
-            elif t is not bool and x is not None:
+            else:
                 return False
         level = nxt
     return True
