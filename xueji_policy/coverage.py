@@ -15,6 +15,7 @@ from pathlib import Path
 from .errors import Location, RuleError, StructureError
 from .golden import GoldenResult, rule_coverage
 from .load import load_yaml_file
+from .privacy import mask_ids_in_text, scrub
 from .ruleset import RuleSet
 
 
@@ -28,6 +29,9 @@ class ArticleRow:
     cases_allow: int = 0
     cases_deny: int = 0
     problems: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.title = mask_ids_in_text(self.title)  # index.yaml text (第三十二条)
 
     @property
     def status(self) -> str:
@@ -52,9 +56,9 @@ class CoverageReport:
         return not self.index_errors and not any(r.problems for r in self.rows)
 
     def to_dict(self) -> dict:
-        return {"ok": self.ok, "articles": [r.to_dict() for r in self.rows],
-                "rules": {k: {"applies": a, "does_not_apply": b} for k, (a, b) in self.rule_cases.items()},
-                "index_errors": [e.to_dict() for e in self.index_errors]}
+        return scrub({"ok": self.ok, "articles": [r.to_dict() for r in self.rows],  # type: ignore[return-value]
+                      "rules": {k: {"applies": a, "does_not_apply": b} for k, (a, b) in self.rule_cases.items()},
+                      "index_errors": [e.to_dict() for e in self.index_errors]})
 
 
 def load_index(rs: RuleSet) -> tuple[dict[str, dict], list[RuleError]]:
@@ -143,6 +147,8 @@ def article_coverage(rs: RuleSet, results: list[GoldenResult]) -> CoverageReport
         if key not in rs.articles:
             errors.append(StructureError(f"index.yaml 列出的 {key} 没有条文文件", index[key]["loc"],
                                          message_en=f"index lists {key}, which has no article file"))
+    for row in rows:  # they name rule ids from the rule files (第三十二条)
+        row.problems = [mask_ids_in_text(x) for x in row.problems]
     return CoverageReport(rows, rule_cases, errors)
 
 

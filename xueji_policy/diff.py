@@ -20,6 +20,7 @@ from pathlib import Path
 from .cites import int_to_cn
 from .engine import evaluate_dict
 from .errors import XuejiError
+from .privacy import mask_ids_in_text, scrub
 from .ruleset import RuleSet
 
 
@@ -108,7 +109,9 @@ def compare(label: str, case: dict, old: dict, new: dict) -> Change | None:
             parts.append(f"审批 {old['approvals']} → {new['approvals']}")
         article = _article_of(changed) or "其他"
     summary = f"{label}（{case.get('action')}）：" + "；".join(parts)
-    return Change(label, case.get("action", ""), article, old, new, kinds, summary)
+    # 第三十二条: a case's label (its file path), its messages and the summary, masked once here.
+    return Change(mask_ids_in_text(label), case.get("action", ""), article, scrub(old), scrub(new),  # type: ignore[arg-type]
+                  kinds, mask_ids_in_text(summary))
 
 
 def collect_cases(paths: list[Path], rs: RuleSet, generated: int, seed: int) -> list[tuple[str, dict]]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .privacy import mask_ids_in_text, scrub
+
 
 class XuejiError(Exception):
     """Base of every error this package raises on purpose."""
@@ -19,9 +21,12 @@ class XuejiError(Exception):
     exit_code = 2
 
     def __init__(self, message: str, message_en: str | None = None):
+        # 第三十二条: whatever a message quotes (a value, a rule-file line, a path), never
+        # an ID number in full — masked here, once, for every error.
+        message = mask_ids_in_text(message)
         super().__init__(message)
         self.message = message
-        self.message_en = message_en or message
+        self.message_en = mask_ids_in_text(message_en) if message_en else message
 
     def to_dict(self) -> dict:
         return {"error": self.code, "message": self.message, "message_en": self.message_en}
@@ -58,14 +63,15 @@ class RuleError(XuejiError):
         self.hint = hint
 
     def render(self) -> str:
-        """``file:line:col: message`` followed by the offending line and a caret."""
-        head = f"{self.loc}: " if self.loc else ""
-        rule = f"[{self.rule_id}] " if self.rule_id else ""
+        """``file:line:col: message`` followed by the offending line and a caret.
+        File path, rule id, hint and source line are masked (第三十二条)."""
+        head = mask_ids_in_text(f"{self.loc}: ") if self.loc else ""
+        rule = f"[{mask_ids_in_text(self.rule_id)}] " if self.rule_id else ""
         text = f"{head}{rule}{self.message}"
         if self.hint:
-            text += f"（{self.hint}）"
+            text += f"（{mask_ids_in_text(self.hint)}）"
         if self.loc and self.loc.source_line is not None:
-            src = self.loc.source_line.rstrip("\n")
+            src = mask_ids_in_text(self.loc.source_line.rstrip("\n"))
             # Keep the caret under the right character even when the line has
             # wide (CJK) characters: pad with the same characters' widths.
             prefix = src[: max(self.loc.column - 1, 0)]
@@ -78,7 +84,7 @@ class RuleError(XuejiError):
         d.update(stage=self.stage, rule=self.rule_id, hint=self.hint)
         if self.loc:
             d.update(file=self.loc.file, line=self.loc.line, column=self.loc.column)
-        return d
+        return scrub(d)  # type: ignore[return-value]
 
     def __str__(self) -> str:
         return self.render()
@@ -184,7 +190,7 @@ class CaseError(XuejiError):
     def to_dict(self) -> dict:
         d = super().to_dict()
         d["problems"] = [p.to_dict() for p in self.problems]
-        return d
+        return scrub(d)  # type: ignore[return-value]
 
 
 class NotInForceError(XuejiError):

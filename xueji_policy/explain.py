@@ -16,7 +16,7 @@ from typing import Any
 from .lang import ast as A
 from .lang.builtins import BUILTINS
 from .lang.compile import Compiler
-from .privacy import mask_ids_in_text
+from .privacy import mask_ids_in_text, scrub
 from .ruleset import approval_bodies
 
 APPROVALS_ZH = approval_bodies()[1]  # from the decision schema's x-labels
@@ -134,7 +134,8 @@ def trace(rs, case: dict, params: dict, allowed: bool = True, day: _dt.date | No
         if r.reading:
             entry["reading"] = r.reading
         out.append(entry)
-    return out
+    # 第三十二条, once for the whole trace: expressions print rule literals and values.
+    return scrub(out)  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------- text

@@ -1,17 +1,197 @@
 """The hot path's case validator: jsonschema-rs over the published ``case.schema.json``.
 
 Same schema, same verdicts as the reference validator in ``validate.py`` (a property
-test holds them together), in microseconds; it gives no messages — a case it rejects
-goes to the reference validator, which names every failing path in Chinese.  Kept in
-its own module so that deciding a valid case never imports the Python jsonschema.
+test, ``tests/test_validators_agree.py``, holds them together), in microseconds; it
+gives no messages — a case it rejects goes to the reference validator, which names
+every failing path in Chinese.  Kept in its own module so that deciding a valid case
+never imports the Python jsonschema.
+
+Both validators first ask :func:`json_value_problem` whether the value is JSON at all
+(a ``dict`` from ``evaluate()`` may hold a ``datetime.date``, bytes, an ``int`` key, a
+5000-digit integer, NaN, a set, or nest a thousand levels deep: jsonschema-rs raises
+on some of these and wrongly accepts others).  And both use the same Python functions
+for the formats (``date``, ``gb11643``), so a format can never mean two things.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
 from .privacy import gb11643_valid
 
+# --------------------------------------------------------------------------- bounds
 
-def fast_validator(schema: dict):
-    import jsonschema_rs
+MAX_DEPTH = 64  # nested objects/arrays in a case; a valid case has fewer than 8
+MAX_INT = 2**53 - 1  # I-JSON (RFC 7493): integers every JSON reader represents exactly
+MIN_YEAR, MAX_YEAR = 1900, 2199  # dates in a case: date arithmetic on them can never overflow
 
-    return jsonschema_rs.validator_for(schema, formats={"gb11643": gb11643_valid}, validate_formats=True)
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def is_iso_date(value: object) -> bool:
+    """Strict ``YYYY-MM-DD`` (ASCII digits only) naming a real day in years 1900–2199."""
+    if type(value) is not str or len(value) != 10 or not _DATE_RE.fullmatch(value):
+        return False
+    try:
+        day = _dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return MIN_YEAR <= day.year <= MAX_YEAR
+
+
+def _date_format(value: object) -> bool:
+    return not isinstance(value, str) or is_iso_date(value)
+
+
+def _gb11643_format(value: object) -> bool:
+    return not isinstance(value, str) or gb11643_valid(value)
+
+
+# One table for both validators: the format checkers are these very functions.
+FORMATS: dict[str, Callable[[object], bool]] = {"date": _date_format, "gb11643": _gb11643_format}
+
+
+# --------------------------------------------------------------------------- JSON-ness
+
+_isfinite = math.isfinite
+_TYPE_NAMES_ZH = {"date": "日期对象", "datetime": "日期时间对象", "bytes": "字节串", "bytearray": "字节串",
+                  "set": "集合", "frozenset": "集合", "tuple": "元组", "Decimal": "Decimal 数"}
+
+
+def _encodable(s: str) -> bool:
+    if s.isascii():
+        return True
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: no character, cannot be written back out
+        return False
+    return True
+
+
+def _scan(value: Any, max_depth: int) -> bool:
+    """True iff ``value`` is plain JSON within the bounds (no path: the cheap pass, run on
+    every case, so the common types are tested first and nothing is allocated per node)."""
+    level = [value]
+    depth = 0
+    while level:
+        depth += 1
+        nxt: list = []
+        extend = nxt.extend
+        for x in level:
+            t = type(x)
+            if t is str:
+                if not x.isascii() and not _encodable(x):
+                    return False
+            elif t is dict:
+                if depth > max_depth:
+                    return False
+                try:
+                    keys = "".join(x)
+                except TypeError:  # a key that is not a string
+                    return False
+                if not keys.isascii() and not _encodable(keys):
+                    return False
+                extend(x.values())
+            elif t is list:
+                if depth > max_depth:
+                    return False
+                extend(x)
+            elif t is int:
+                if x > MAX_INT or x < -MAX_INT:
+                    return False
+            elif t is bool or x is None:
+                pass
+            elif t is float:
+                if not _isfinite(x):
+                    return False
+            else:
+                return False
+        level = nxt
+    return True
+
+
+def _path(parts: list) -> str:
+    from .validate import json_path
+
+    return json_path(parts)
+
+
+def _problem_at(x: Any, parts: list, depth: int, max_depth: int) -> tuple[str, str, str] | None:
+    """The first problem at or under ``x`` as (path, zh, en), depth first."""
+    stack: list[tuple[Any, list, int]] = [(x, parts, depth)]
+    while stack:
+        x, parts, depth = stack.pop()
+        if depth > max_depth and type(x) in (dict, list):
+            # Named by the top-level field it sits in: a 64-step path would help nobody.
+            return (_path(parts[:1]), f"JSON 嵌套层数过深：超过 {max_depth} 层", f"JSON nested too deeply: over {max_depth} levels")
+        t = type(x)
+        if t is str:
+            if not _encodable(x):
+                return (_path(parts), "字符串中含有无法表示的字符（孤立的代理项）",
+                        "the string holds a character that cannot be encoded (a lone surrogate)")
+        elif t is dict:
+            children = []
+            for k, v in x.items():
+                if type(k) is not str:
+                    shown = type(k).__name__
+                    return (_path(parts), f"对象的字段名必须是字符串（此处有 {shown} 类型的字段名）",
+                            f"object keys must be strings (found a key of type {shown})")
+                if not _encodable(k):
+                    return (_path(parts), "字段名中含有无法表示的字符（孤立的代理项）",
+                            "a key holds a character that cannot be encoded (a lone surrogate)")
+                children.append((v, [*parts, k], depth + 1))
+            stack.extend(reversed(children))
+        elif t is list:
+            stack.extend(reversed([(v, [*parts, i], depth + 1) for i, v in enumerate(x)]))
+        elif t is int:
+            if not -MAX_INT <= x <= MAX_INT:
+                return (_path(parts), f"整数超出范围（绝对值不得超过 {MAX_INT}）",
+                        f"integer out of range (absolute value at most {MAX_INT})")
+        elif t is float:
+            if not math.isfinite(x):
+                return (_path(parts), "数值必须是有限数（不允许 NaN 或 Infinity）",
+                        "numbers must be finite (no NaN or Infinity)")
+        elif t is not bool and x is not None:
+            name = t.__name__
+            zh = _TYPE_NAMES_ZH.get(name, f"{name} 类型的值")
+            return (_path(parts), f"不是 JSON 值：{zh}（只允许对象、数组、字符串、数值、布尔值和 null）",
+                    f"not a JSON value: {name} (only objects, arrays, strings, numbers, booleans and null)")
+    return None
+
+
+def json_value_problem(value: Any, max_depth: int = MAX_DEPTH) -> tuple[str, str, str] | None:
+    """``None`` if ``value`` is plain JSON (exact ``dict``/``list``/``str``/``int``/``float``/
+    ``bool``/``None``, string keys, finite numbers, integers within ±(2⁵³−1), no lone
+    surrogates, at most ``max_depth`` levels); else the first problem as
+    ``(json_path, message_zh, message_en)``."""
+    if _scan(value, max_depth):
+        return None
+    return _problem_at(value, [], 1, max_depth) or ("$", "不是 JSON 值", "not a JSON value")
+
+
+# --------------------------------------------------------------------------- validator
+
+
+class FastValidator:
+    """jsonschema-rs behind the JSON-ness check; ``is_valid`` never raises."""
+
+    def __init__(self, schema: dict):
+        import jsonschema_rs
+
+        self._rs = jsonschema_rs.validator_for(schema, formats=FORMATS, validate_formats=True)
+
+    def is_valid(self, case: object) -> bool:
+        if not _scan(case, MAX_DEPTH):
+            return False
+        try:
+            return bool(self._rs.is_valid(case))
+        except Exception:  # e.g. a value jsonschema-rs cannot convert: the reference validator explains
+            return False
+
+
+def fast_validator(schema: dict) -> FastValidator:
+    return FastValidator(schema)

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from .privacy import gb11643_check_char
 
-_AREAS = ["210802", "210803", "210811", "210881", "220104", "110101", "210102"]
+_AREAS = ["990802", "990803", "990811", "990881", "990104", "990101", "990102"]  # unassigned region codes (privacy.TEST_REGION_PREFIX)
 _CITIES = ["营口市", "大连市", "沈阳市", "鞍山市", "长春市", "北京市"]
 _PROVINCES = ["辽宁省", "吉林省", "北京市"]
 _NAMES = ["王子涵", "李浩然", "张欣怡", "刘宇轩", "陈思远", "杨雨桐"]

@@ -25,6 +25,7 @@ from .errors import Location
 from .golden import GoldenResult, rule_coverage
 from .lang import ast as A
 from .lang.types import BOOL, ENUM, Type
+from .privacy import mask_ids_in_text, scrub
 from .ruleset import Rule, RuleSet
 
 MAX_COMBOS = 64
@@ -40,13 +41,13 @@ class Warning_:
     def render(self) -> str:
         where = f"{self.loc}: " if self.loc else ""
         rule = f"[{self.rule}] " if self.rule else ""
-        return f"{where}警告：{rule}{self.message}"
+        return mask_ids_in_text(f"{where}警告：{rule}{self.message}")  # 第三十二条
 
     def to_dict(self) -> dict:
         d = {"kind": self.kind, "message": self.message, "rule": self.rule}
         if self.loc:
             d.update(file=self.loc.file, line=self.loc.line, column=self.loc.column)
-        return d
+        return scrub(d)  # type: ignore[return-value]
 
 
 def cited_text_sha256(rs: RuleSet, rule: Rule) -> str:

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from .fastvalidate import MAX_YEAR, MIN_YEAR
 from .privacy import gb11643_valid
 
 __all__ = [
@@ -46,18 +47,26 @@ Action = Literal[
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
+def _in_range(d: dt.date) -> dt.date:
+    # The same bound as the case schema's date format (fastvalidate.MIN_YEAR/MAX_YEAR).
+    if not MIN_YEAR <= d.year <= MAX_YEAR:
+        raise ValueError(f"日期超出允许范围（年份应在 {MIN_YEAR}–{MAX_YEAR} 之间）")
+    return d
+
+
 def _to_date(v: Any) -> Any:
     if isinstance(v, dt.datetime):
         raise ValueError("应为日期 YYYY-MM-DD，而不是日期时间")
     if isinstance(v, dt.date):
-        return v
+        return _in_range(v)
     if isinstance(v, str):
         if not _DATE_RE.fullmatch(v):
             raise ValueError("不是有效日期（应为 YYYY-MM-DD）")
         try:
-            return dt.date.fromisoformat(v)
+            day = dt.date.fromisoformat(v)
         except ValueError:
             raise ValueError("不是有效日期（应为 YYYY-MM-DD）") from None
+        return _in_range(day)
     raise ValueError("日期应为 YYYY-MM-DD 字符串")
 
 

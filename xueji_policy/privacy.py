@@ -16,6 +16,11 @@ _CHECK_CHARS = "10X98765432"
 _ZERO_OFFSET = 48 * sum(_WEIGHTS)
 _ASCII_DIGITS = frozenset("0123456789")
 
+# Shipped examples, golden cases and test inputs use ID numbers whose administrative
+# region code starts with "99": GB/T 2260 assigns no such code, so they are well formed
+# (real birth date, correct check digit) yet can name nobody.  See docs/case-contract.md.
+TEST_REGION_PREFIX = "99"
+
 
 def gb11643_check_char(first17: str) -> str:
     """The check character (``0``–``9`` or ``X``) for the first 17 digits."""
@@ -68,10 +73,34 @@ def mask_id(s: str) -> str:
     return s[:4] + "*" * (len(s) - 8) + s[-4:]
 
 
-# 18 characters (17 digits + digit/X) or 15 digits, not inside a longer digit run.
-_ID_RUN = re.compile(r"(?<!\d)(?:\d{17}[\dXx]|\d{15})(?!\d)")
+# --------------------------------------------------------------------------- finding ID numbers in text
+#
+# An ID number must not get through by being written oddly: inside a longer run of
+# digits ("<ID>2025"), in fullwidth or other Unicode digits, split by spaces or hyphens,
+# or by characters that show nothing (zero-width space, soft hyphen, BOM, combining
+# marks).  A "run" is digits joined by at most three such separators, optionally ending
+# in X.  Whether a run is masked:
+#   * no visible separator (digits and invisible characters only, any script):
+#     masked if it holds 15 or more digits — the old 15-digit form, the 18-character
+#     form, and anything longer that could hide either;
+#   * with visible separators (spaces, hyphens, dots, …), where ordinary text also
+#     joins numbers (two dates, a table row): masked if any 18 consecutive digits of it
+#     form a valid ID number (check digit and birth date) or any 15 form the old one
+#     (a real YYMMDD birth date).
+# A masked run keeps its first 4 and last 4 digits; everything between becomes "*".
 
-
+_INVISIBLE = (
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\u3164\ufe00-\ufe0f\ufeff\uffa0\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+    "\U000e0000-\U000e0fff"
+)
+_VISIBLE_SEP = " \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\\-\u2010-\u2015\u2212\u30fc\uff0d_./·\u30fb\uff0e\uff0f"
+_SEP = f"[{_INVISIBLE}{_VISIBLE_SEP}]"
+_RUN = re.compile(rf"\d(?:{_SEP}{{0,3}}\d)*(?:{_SEP}{{0,3}}[Xx])?")
+# A cheap first look: 14 or more digit/separator characters in a row, starting with a digit.
+_CANDIDATE = re.compile(f"\\d[\\dXx{_INVISIBLE}{_VISIBLE_SEP}]{{13,}}")
+_HAS_VISIBLE_SEP = re.compile(f"[{_VISIBLE_SEP}]")
+_IS_SEP = re.compile(_SEP)
 _SHORTEST_ID = 15  # the old 15-digit resident ID; current ones have 18 characters
 
 
@@ -80,8 +109,91 @@ def may_hold_id(text: str) -> bool:
     return len(text) >= _SHORTEST_ID
 
 
+def _ascii_digits(chars: str) -> str:
+    return chars if chars.isascii() else "".join(str(int(c)) if c.isdigit() else c for c in chars)
+
+
+def _old_id_plausible(d15: str) -> bool:
+    try:
+        _dt.date(1900 + int(d15[6:8]), int(d15[8:10]), int(d15[10:12]))
+    except ValueError:
+        return False
+    return True
+
+
+def _holds_id(digits: str) -> bool:
+    """Do 18 consecutive characters form a valid ID, or 15 digits the old form?"""
+    n = len(digits)
+    for i in range(n - 17):
+        w = digits[i:i + 18]
+        if w[:17].isdigit() and gb11643_valid(w):
+            return True
+    for i in range(n - 14):
+        w = digits[i:i + 15]
+        if w.isdigit() and _old_id_plausible(w):
+            return True
+    return False
+
+
+def _mask_run(m: re.Match) -> str:
+    run = m.group(0)
+    if len(run) < _SHORTEST_ID:
+        return run
+    if run.isascii() and run.isalnum():  # the usual shape: plain digits (and X)
+        return mask_id(run) if len(run) >= _SHORTEST_ID else run
+    chars = _IS_SEP.sub("", run)  # the digits (and X) only
+    if len(chars) < _SHORTEST_ID:
+        return run
+    if _HAS_VISIBLE_SEP.search(run) and not _holds_id(_ascii_digits(chars)):
+        return run  # e.g. "2025-09-01 2025-09-15": numbers that happen to stand together
+    # Keep the first and last 4 digits; separators stay, invisible characters go.
+    out, seen, n = [], 0, len(chars)
+    for c in run:
+        if _IS_SEP.fullmatch(c):
+            if _HAS_VISIBLE_SEP.fullmatch(c):
+                out.append(c)
+            continue
+        out.append(c if seen < 4 or seen >= n - 4 else "*")
+        seen += 1
+    return "".join(out)
+
+
 def mask_ids_in_text(text: str) -> str:
-    """Mask every ID-number-looking run (18 or 15 characters) in ``text``."""
-    if not text:
+    """Mask every run of digits that is or may hide an ID number (see above)."""
+    if len(text) < _SHORTEST_ID or _CANDIDATE.search(text) is None:
         return text
-    return _ID_RUN.sub(lambda m: mask_id(m.group(0)), text)
+    return _RUN.sub(_mask_run, text)
+
+
+# --------------------------------------------------------------------------- whole values
+
+# Keys whose values are digests we compute (hex): never an ID, and masking one would
+# break whoever compares it (replay, caches).
+_DIGEST_KEYS = frozenset({"sha256", "student_id_hash", "digest"})
+_SMALLEST_ID_INT = 10 ** (_SHORTEST_ID - 1)  # an integer with 15 or more digits could be an ID
+
+
+def scrub(obj: object) -> object:
+    """A copy of a JSON-like value with every ID number masked, for output channels.
+
+    Every string (and dict key) goes through :func:`mask_ids_in_text`; an integer of 15
+    or more digits becomes its masked text.  Lists, tuples and dicts are rebuilt (tuples
+    stay tuples, for templates that unpack them); other values are returned as they are.
+    Values under the keys in ``_DIGEST_KEYS`` (our own hex digests) are left alone."""
+    t = type(obj)
+    if t is str:
+        return mask_ids_in_text(obj)  # type: ignore[arg-type]
+    if t is dict:
+        return {(mask_ids_in_text(k) if type(k) is str else k): (v if k in _DIGEST_KEYS else scrub(v))
+                for k, v in obj.items()}  # type: ignore[attr-defined]
+    if t is list:
+        return [scrub(v) for v in obj]  # type: ignore[attr-defined]
+    if t is tuple:
+        return tuple(scrub(v) for v in obj)  # type: ignore[attr-defined]
+    if t is int and (obj >= _SMALLEST_ID_INT or obj <= -_SMALLEST_ID_INT):  # type: ignore[operator]
+        text = str(obj)
+        masked = mask_ids_in_text(text)
+        return masked if masked != text else obj
+    if isinstance(obj, str):  # a str subclass (e.g. a str Enum member)
+        return mask_ids_in_text(str(obj))
+    return obj

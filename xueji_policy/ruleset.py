@@ -32,6 +32,7 @@ from .cites import ArticleStructure, Cite
 from .errors import Location, NotInForceError
 from .lang import ast as A
 from .lang.types import Type, action_sections
+from .privacy import mask_ids_in_text
 from .workdays import WorkCalendar
 
 _ARTICLE_FILE = re.compile(r"^(\d+)\.ya?ml$")
@@ -112,6 +113,10 @@ class Outcome:
     when_src: str | None = None
     when_ast: A.Expr | None = None
 
+    def __post_init__(self):
+        if self.when_src is not None:  # display text only (第三十二条)
+            self.when_src = mask_ids_in_text(self.when_src)
+
 
 @dataclass
 class Rule:
@@ -144,10 +149,17 @@ class Rule:
     reason_unmet: dict = field(default_factory=dict)  # … when it is a permit that failed (computed)
 
     def __post_init__(self):
+        # 第三十二条: rule-file text reaches every output (reasons, explain, report, /v1/rules);
+        # an ID number written into it is masked here, once.  Only display text: the
+        # compiled condition keeps its literals.
+        for name in ("message", "message_unmet", "reading", "note", "when_src", "unless_src", "due_src"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                setattr(self, name, mask_ids_in_text(value))
         # Computed once: the engine reads these on every decision.
         self.cite_text = self.cite.display()
         self.cite_parts = {k: v for k, v in self.cite.to_dict().items() if v is not None}
-        self.reason = {"rule": self.id, **self.cite.to_dict(), "cite": self.cite_text, "message": self.message}
+        self.reason = {"rule": mask_ids_in_text(self.id), **self.cite.to_dict(), "cite": self.cite_text, "message": self.message}
         self.reason_unmet = {**self.reason, "message": self.message_unmet} if self.message_unmet else self.reason
 
     def compile_closures(self, compiler) -> None:

@@ -25,8 +25,8 @@ if TYPE_CHECKING:  # jsonschema is imported when a case must be explained, not t
     from jsonschema.exceptions import ValidationError
 
 from .errors import CaseError, CaseProblem
-from .fastvalidate import fast_validator  # noqa: F401  (re-exported: the fast path's validator)
-from .privacy import gb11643_birth_date_valid, gb11643_valid, mask_ids_in_text
+from .fastvalidate import FORMATS, MAX_DEPTH, MAX_YEAR, MIN_YEAR, fast_validator, is_iso_date, json_value_problem  # noqa: F401  (re-exported)
+from .privacy import gb11643_birth_date_valid, mask_ids_in_text
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -63,41 +63,61 @@ def load_case_schema(path: str | Path | None = None) -> dict:
 
 # --------------------------------------------------------------------------- formats
 
-_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def is_iso_date(value: object) -> bool:
-    """Strict ``YYYY-MM-DD`` that names a real calendar day."""
-    if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
-        return False
-    try:
-        _dt.date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
-
-
 def format_checker() -> FormatChecker:
-    """A FormatChecker knowing exactly ``date`` and ``gb11643`` (non-strings pass: ``type`` judges them)."""
+    """A FormatChecker knowing exactly ``date`` and ``gb11643`` (non-strings pass: ``type``
+    judges them) — the very functions the fast validator is given."""
     from jsonschema import FormatChecker
 
     checker = FormatChecker(formats=())
-
-    @checker.checks("date")
-    def _date(value: object) -> bool:
-        return not isinstance(value, str) or is_iso_date(value)
-
-    @checker.checks("gb11643")
-    def _gb11643(value: object) -> bool:
-        return not isinstance(value, str) or gb11643_valid(value)
-
+    for name, func in FORMATS.items():
+        checker.checks(name)(func)
     return checker
+
+
+def _ecma_pattern(pattern: str) -> re.Pattern[str]:
+    r"""Compile a schema ``pattern`` so that Python reads it as jsonschema-rs does.
+
+    Python's ``$`` also matches before a final newline (``"…X\n"`` would pass
+    ``^…X$``) and its ``\d``/``\w``/``\s`` match any Unicode digit, letter or space;
+    in the schema's regex dialect ``$`` is the very end and those classes are ASCII.
+    So an unescaped ``$`` outside a character class becomes ``\Z``, and the pattern is
+    compiled with ``re.ASCII``."""
+    out: list[str] = []
+    i, in_class = 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c == "$":
+            c = r"\Z"
+        out.append(c)
+        i += 1
+    return re.compile("".join(out), re.ASCII)
+
+
+_ecma_pattern_cached = functools.lru_cache(maxsize=256)(_ecma_pattern)
+
+
+def _pattern_keyword(validator: Any, pattern: str, instance: object, schema: dict) -> Iterable[ValidationError]:
+    from jsonschema.exceptions import ValidationError
+
+    if isinstance(instance, str) and not _ecma_pattern_cached(pattern).search(instance):
+        yield ValidationError(f"does not match {pattern!r}")  # never the value: it may be an ID number
 
 
 # --------------------------------------------------------------------------- paths
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _RESIDENT_ID_SHAPE = re.compile(r"[0-9]{17}[0-9Xx]")
+_DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ID_SHAPE_ZH = "居民身份证号码应为18位：前17位为数字，末位为数字或大写 X"
+_ID_SHAPE_EN = "a resident ID number has 18 characters: 17 digits then a digit or capital X"
 
 
 def json_path(parts: Iterable[object]) -> str:
@@ -165,10 +185,12 @@ class CaseValidator:
 
     def __init__(self, schema: dict | None = None):
         self.schema = load_case_schema() if schema is None else schema
-        from jsonschema import Draft202012Validator
+        from jsonschema import Draft202012Validator, validators
 
         Draft202012Validator.check_schema(self.schema)
-        self._validator = Draft202012Validator(self.schema, format_checker=format_checker())
+        # Tuples are not JSON arrays (``json_value_problem`` refuses them before the schema).
+        ecma = validators.extend(Draft202012Validator, {"pattern": _pattern_keyword})
+        self._validator = ecma(self.schema, format_checker=format_checker())
         self._action_sections: dict[str, str] = dict(self.schema.get("x-action-sections", {}))
         self._sections = set(self._action_sections.values())
 
@@ -190,6 +212,9 @@ class CaseValidator:
                                 f"the case must be a JSON object (got {_json_type(case)})")]
         import itertools
 
+        bad = json_value_problem(case)
+        if bad is not None:  # not JSON at all (evaluate() takes Python dicts): the schema cannot judge it
+            return [CaseProblem(*bad)]
         seen: set[tuple[str, str]] = set()
         found: list[tuple[list, CaseProblem]] = []
         errors = self._validator.iter_errors(case)
@@ -197,7 +222,9 @@ class CaseValidator:
         # as one with a hundred, and its error report stays readable.
         for err in itertools.islice(errors, MAX_PROBLEMS):
             for leaf in _leaves(err):
-                for parts, zh, en in self._describe(leaf, case):
+                described = self._describe(leaf, case) or [
+                    (list(leaf.absolute_path), "不符合格式要求", "does not fit the schema")]
+                for parts, zh, en in described:
                     p = CaseProblem(json_path(parts), mask_ids_in_text(zh), mask_ids_in_text(en))
                     if (p.path, p.message) not in seen:
                         seen.add((p.path, p.message))
@@ -224,7 +251,7 @@ class CaseValidator:
             # ``properties: {x: false}`` under an action rule: a section belonging to another
             # action.  (jsonschema drops the property name from a false-schema error's path,
             # so the offending sections are read off the case.)
-            want = self._action_sections.get(action, "?")
+            want = self._action_sections.get(str(action), "?")
             if path:
                 names = [path[-1]]
                 path = path[:-1]
@@ -272,17 +299,27 @@ class CaseValidator:
             return [(path, f"取值应为 {_show(val)}", f"value must be {_show(val)}")]
 
         if kw == "type":
-            want = val if isinstance(val, list) else [val]
+            types: list[str] = val if isinstance(val, list) else [val]
             got = _json_type(inst)
-            return [(path, f"类型应为{'或'.join(_TYPE_ZH.get(t, t) for t in want)}，实际为{_TYPE_ZH.get(got, got)}",
-                     f"expected type {' or '.join(want)}, got {got}")]
+            return [(path, f"类型应为{'或'.join(_TYPE_ZH.get(t, t) for t in types)}，实际为{_TYPE_ZH.get(got, got)}",
+                     f"expected type {' or '.join(types)}, got {got}")]
 
         if kw == "format":
             if val == "date":
+                if isinstance(inst, str) and _DATE_SHAPE.fullmatch(inst) and not is_iso_date(inst):
+                    try:
+                        _dt.date.fromisoformat(inst)
+                    except ValueError:
+                        pass
+                    else:  # a real day, outside the years a case may name
+                        return [(path, f"日期超出允许范围（年份应在 {MIN_YEAR}–{MAX_YEAR} 之间）",
+                                 f"date out of range (the year must be {MIN_YEAR}–{MAX_YEAR})")]
                 return [(path, "不是有效日期（应为 YYYY-MM-DD）", "not a valid date (expected YYYY-MM-DD)")]
             if val == "gb11643":
                 if isinstance(inst, str) and not _RESIDENT_ID_SHAPE.fullmatch(inst):
-                    return []  # the pattern keyword reports the shape
+                    # The shape is wrong (the pattern keyword, where present, says the same:
+                    # the two messages are merged by path and text).
+                    return [(path, _ID_SHAPE_ZH, _ID_SHAPE_EN)]
                 if isinstance(inst, str) and not gb11643_birth_date_valid(inst):
                     return [(path, "身份证号码中的出生日期无效", "the birth date inside the resident ID number is not a real date")]
                 return [(path, "身份证号码校验位错误", "wrong check digit in the resident ID number")]
@@ -290,8 +327,7 @@ class CaseValidator:
 
         if kw == "pattern":
             if path and path[-1] == "id_number":
-                return [(path, "居民身份证号码应为18位：前17位为数字，末位为数字或大写 X",
-                         "a resident ID number has 18 characters: 17 digits then a digit or capital X")]
+                return [(path, _ID_SHAPE_ZH, _ID_SHAPE_EN)]
             return [(path, "格式不符合要求", "does not match the required pattern")]
 
         if kw == "maxItems":
@@ -310,11 +346,11 @@ class CaseValidator:
         if kw == "maximum":
             return [(path, f"取值应不大于 {val}", f"must be at most {val}")]
         if kw in ("anyOf", "oneOf"):
-            want = [t for b in (val or []) for t in _types_of(_deref(b, self.schema))]
-            want = list(dict.fromkeys(want)) or ["?"]
+            branches = [t for b in (val or []) for t in _types_of(_deref(b, self.schema))]
+            branches = list(dict.fromkeys(branches)) or ["?"]
             got = _json_type(inst)
-            return [(path, f"类型应为{'或'.join(_TYPE_ZH.get(t, t) for t in want)}，实际为{_TYPE_ZH.get(got, got)}",
-                     f"expected type {' or '.join(want)}, got {got}")]
+            return [(path, f"类型应为{'或'.join(_TYPE_ZH.get(t, t) for t in branches)}，实际为{_TYPE_ZH.get(got, got)}",
+                     f"expected type {' or '.join(branches)}, got {got}")]
         return [(path, f"不符合 schema 约束 {kw}", f"fails schema keyword {kw}")]
 
 
@@ -438,6 +474,33 @@ def _trailing_comma(text: str, pos: int) -> bool:
     return before.endswith(",")
 
 
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"\s*:?|[\[\]{}]')
+
+
+def _too_deep(text: str) -> str | None:
+    """If ``text`` nests objects/arrays more than ``MAX_DEPTH`` deep, the JSON path of the
+    top-level field holding that nesting (``$`` if unknown); else ``None``.  Brackets
+    inside strings do not count; a malformed text is left to the parser."""
+    depth = 0
+    top_key: str | None = None
+    for m in _JSON_TOKEN.finditer(text):
+        tok = m.group(0)
+        c = tok[0]
+        if c == '"':
+            if depth == 1 and tok.endswith(":"):
+                try:
+                    top_key = json.loads(tok[:-1].rstrip())
+                except ValueError:
+                    top_key = None
+        elif c in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return json_path([top_key]) if isinstance(top_key, str) else "$"
+        else:
+            depth -= 1
+    return None
+
+
 def parse_case_json(data: str | bytes | bytearray, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
     """Parse the JSON text of a case.
 
@@ -476,6 +539,13 @@ def parse_case_json(data: str | bytes | bytearray, *, max_bytes: int = DEFAULT_M
 
     if not text.strip():
         raise _malformed("输入为空：应为一个 JSON 对象", "empty input: expected a JSON object")
+    if text.count("[") + text.count("{") > MAX_DEPTH:  # only then could it nest too deeply
+        # Refused before parsing: a value nested almost to Python's recursion limit parses,
+        # then crashes whatever walks it recursively (a validator, an encoder).
+        where = _too_deep(text)
+        if where is not None:
+            raise CaseError([CaseProblem(where, f"JSON 嵌套层数过深：超过 {MAX_DEPTH} 层",
+                                         f"JSON nested too deeply: over {MAX_DEPTH} levels")], kind="malformed_json")
     try:
         value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant,
                            parse_float=_finite_float)
@@ -494,7 +564,7 @@ def parse_case_json(data: str | bytes | bytearray, *, max_bytes: int = DEFAULT_M
         raise _malformed(f"不允许的数值 {_show(e.text, 30)}（JSON 不支持 NaN、Infinity 或超出范围的数）",
                          f"number not allowed: {_show(e.text, 30)} (no NaN, Infinity or out-of-range numbers)") from None
     except RecursionError:
-        raise _malformed("JSON 嵌套层数过深", "JSON nested too deeply") from None
+        raise _malformed(f"JSON 嵌套层数过深：超过 {MAX_DEPTH} 层", f"JSON nested too deeply: over {MAX_DEPTH} levels") from None
     except ValueError as e:
         digits = _long_integer(text)
         if digits:  # Python refuses to read integers of thousands of digits
