@@ -59,7 +59,9 @@ def free_port() -> int:
 def start_server() -> tuple[subprocess.Popen, str, object]:
     port = free_port()
     log = tempfile.TemporaryFile()
-    proc = subprocess.Popen([sys.executable, "-m", "xueji_policy", "serve", "--host", "127.0.0.1", "--port", str(port)],
+    # One client IP drives all the load: the per-client rate limit is off for this measurement.
+    proc = subprocess.Popen([sys.executable, "-m", "xueji_policy", "serve", "--host", "127.0.0.1", "--port", str(port),
+                             "--rate-limit", "0"],
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

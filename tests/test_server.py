@@ -1,14 +1,20 @@
 """The HTTP service against real servers (``python -m xueji_policy serve``) on 127.0.0.1.
 
-Four servers are started once (a session fixture), in parallel, each on its own copy of rules/:
+Five servers are started once (a session fixture), in parallel, each on its own copy of rules/:
 
-* ``main``    — default limits: decisions, the error contract, batches, explain, the rule
-                endpoints, the OpenAPI document and schemathesis;
-* ``limits``  — ``--max-body 2000 --max-batch 5 --max-batch-body 20000 --time-budget 0.5``;
-* ``budget``  — ``--time-budget 0.5`` with the default body limit (a request that takes longer);
-* ``reload``  — its rule files are edited by the tests (POST /v1/reload, SIGHUP, reload under load).
+* ``main``    — default limits (no rate limit: the tests drive it hard from one address): decisions,
+                the error contract, batches, explain, the rule endpoints, the OpenAPI document and
+                schemathesis; reload is closed (no token, no --allow-local-reload);
+* ``limits``  — ``--max-body 2000 --max-batch 5 --max-batch-body 20000 --time-budget 0.5``, and
+                ``--allow-local-reload`` (no token);
+* ``instant`` — a time budget of a microsecond: every decision overruns it;
+* ``reload``  — an admin token; its rule files are edited by the tests (POST /v1/reload, SIGHUP,
+                reload under load);
+* ``guarded`` — an admin token and one-second header and body deadlines (slow clients).
 
-Nothing here prints a case: the session's output is scanned for ID numbers (第三十二条).
+The time budget of a batch is tested in-process with an injected clock (tests/test_service.py):
+nothing here asserts on how fast this machine is.  Nothing here prints a case: the session's
+output is scanned for ID numbers (第三十二条).
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ import copy
 import json
 import re
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -26,7 +35,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
-from server_util import ROOT, RULES, Server, copy_rules, examples, start_all, stop_all
+from server_util import ROOT, RULES, TOKEN_ENV, Server, copy_rules, examples, free_port, start_all, stop_all
 
 from xueji_policy.engine import default_ruleset, evaluate_dict
 from xueji_policy.explain import decision_text
@@ -36,6 +45,8 @@ from xueji_policy.privacy import gb11643_check_char, gb11643_valid, mask_ids_in_
 PROBLEM = "application/problem+json"
 EXAMPLES = examples()
 PROBLEM_FIELDS = ("type", "title", "status", "detail", "code")
+TOKEN = "test-admin-token-" + "x" * 24
+NO_LIMIT = ("--rate-limit", "0")
 
 
 # --------------------------------------------------------------------------- servers
@@ -45,18 +56,19 @@ PROBLEM_FIELDS = ("type", "title", "status", "detail", "code")
 def servers(tmp_path_factory):
     base = tmp_path_factory.mktemp("servers")
 
-    def make(name: str, *extra: str) -> Server:
+    def make(name: str, *extra: str, env: dict | None = None) -> Server:
         d = base / name
         d.mkdir()
-        return Server(copy_rules(d / "rules"), d / "server.log", *extra)
+        return Server(copy_rules(d / "rules"), d / "server.log", *extra, env=env)
 
     s = {
-        "main": make("main"),
+        "main": make("main", *NO_LIMIT),
         "limits": make("limits", "--max-body", "2000", "--max-batch", "5", "--max-batch-body", "20000",
-                       "--time-budget", "0.5"),
-        "budget": make("budget", "--time-budget", "0.5"),
-        "instant": make("instant", "--time-budget", "0.000001"),
-        "reload": make("reload"),
+                       "--time-budget", "0.5", "--allow-local-reload", "--workers", "1", *NO_LIMIT),
+        "instant": make("instant", "--time-budget", "0.000001", "--workers", "1", *NO_LIMIT),
+        "reload": make("reload", *NO_LIMIT, env={TOKEN_ENV: TOKEN}),
+        "guarded": make("guarded", "--header-timeout", "1", "--body-timeout", "1", "--workers", "1", *NO_LIMIT,
+                        env={TOKEN_ENV: TOKEN}),
     }
     start_all(*s.values())
     try:
@@ -88,10 +100,9 @@ def instant(servers):
         yield c
 
 
-@pytest.fixture
-def budget(servers):
-    with servers["budget"].client() as c:
-        yield c
+@pytest.fixture(scope="module")
+def guarded(servers) -> Server:
+    return servers["guarded"]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -638,26 +649,9 @@ def slow_invalid_case(errors: int) -> dict:
     return case
 
 
-def test_within_the_time_budget_a_case_is_decided(budget):
-    r = budget.post("/v1/evaluate", json=EXAMPLES["transfer_in"])
+def test_within_the_time_budget_a_case_is_decided(limits):
+    r = limits.post("/v1/evaluate", json=EXAMPLES["transfer_in"])
     assert r.status_code == 200 and r.json()["decision"] == "allow"
-
-
-@pytest.mark.parametrize("ctype", ["application/x-ndjson", "application/json"])
-def test_a_batch_over_the_time_budget_stops_with_a_time_budget_record(budget, ctype):
-    """6000 cases of ~1 ms each cannot be decided in 0.5 s: the stream ends with the budget record."""
-    one = compact(slow_invalid_case(30))
-    n = 6000
-    body = b"\n".join([one] * n) if ctype == "application/x-ndjson" else b"[" + b",".join([one] * n) + b"]"
-    started = time.monotonic()
-    lines = ndjson(budget.post("/v1/evaluate:batch", content=body, headers={"content-type": ctype}, timeout=60))
-    elapsed = time.monotonic() - started
-    last = lines[-1]
-    assert last["error"] == "time_budget", last
-    assert 1 < last["line"] < n and last["line"] == len(lines)
-    assert [x["line"] for x in lines[:-1]] == list(range(1, len(lines)))
-    assert all(x["error"] == "invalid_case" for x in lines[:-1])
-    assert elapsed < 20
 
 
 def test_a_request_over_the_time_budget_is_503_and_the_server_stays_responsive(instant):
@@ -670,12 +664,26 @@ def test_a_request_over_the_time_budget_is_503_and_the_server_stays_responsive(i
 
 
 def test_a_bad_case_lists_a_bounded_number_of_errors(api):
-    """100 000 bad items in 1 MiB: refused quickly, with the first 100 paths and a note."""
+    """100 000 bad items in 1 MiB: refused with the first 100 paths and a note."""
     body = compact(slow_invalid_case(100_000))
-    started = time.monotonic()
     problem = assert_problem(api.post("/v1/evaluate", content=body, timeout=60), 422, "invalid_case")
-    assert time.monotonic() - started < 5
     assert 100 <= len(problem["errors"]) <= 101 and "错误过多" in problem["errors"][-1]["message"]
+
+
+@pytest.mark.parametrize("where", ["top", "student"])
+def test_a_body_of_unknown_keys_gets_a_bounded_answer(api, where):
+    """The attack: 1 MiB of unknown keys used to give 80,567 errors in a 14 MB answer."""
+    case = copy.deepcopy(EXAMPLES["transfer_in"])
+    target = case if where == "top" else case["student"]
+    for i in range(70_000):
+        target[f"k{i}"] = 1
+    body = compact(case)
+    assert 900_000 < len(body) <= 1 << 20
+    r = api.post("/v1/evaluate", content=body, timeout=120)
+    problem = assert_problem(r, 422, "invalid_case")
+    assert len(problem["errors"]) <= 101
+    assert "错误过多" in problem["errors"][-1]["message"]
+    assert len(r.content) < 64_000, len(r.content)
 
 
 # --------------------------------------------------------------------------- reload
@@ -722,7 +730,7 @@ def reloading(servers):
     server = servers["reload"]
     rules = Rules(server)
     rules.restore()
-    with server.client() as c:
+    with server.admin() as c:
         assert c.post("/v1/reload").status_code == 200
         original = c.get("/readyz").json()["sha256"]
         assert original == default_ruleset().sha256
@@ -779,7 +787,8 @@ def test_reload_after_a_broken_edit_is_refused_and_the_old_rules_serve(reloading
     assert "last_reload_error" not in c.get("/readyz").json()
 
 
-def wait_for(predicate, timeout: float = 10.0):
+def wait_for(predicate, timeout: float = 60.0):
+    """Poll until ``predicate`` holds; the bound is only a backstop for a hung server."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -822,7 +831,7 @@ def test_reload_under_concurrent_load(reloading):
     lock = threading.Lock()
 
     def client():
-        with server.client(timeout=15) as h:
+        with server.admin(timeout=15) as h:
             while not stop.is_set():
                 try:
                     r = h.post("/v1/evaluate", json=EXAMPLES["transfer_in"])
@@ -842,8 +851,13 @@ def test_reload_under_concurrent_load(reloading):
         t.start()
     expected = {original: "allow"}
     broken_reported = 0
+
+    def decided_by(sha: str) -> bool:
+        with lock:
+            return any(s == sha for s, _ in results) or bool(failures)
+
     try:
-        time.sleep(0.2)
+        wait_for(lambda: decided_by(original), timeout=60)
         for i in range(20):
             if i % 2 == 0:
                 line = rules.break_13()
@@ -861,15 +875,15 @@ def test_reload_under_concurrent_load(reloading):
                 expected.setdefault(sha, "deny" if cap == 44 else "allow")
                 assert expected[sha] == ("deny" if cap == 44 else "allow")
                 assert "last_reload_error" not in c.get("/readyz").json()
-            time.sleep(0.05)
+                # progress, not a pace: the clients have been answered by the new rule set
+                wait_for(lambda sha=sha: decided_by(sha), timeout=60)
     finally:
         stop.set()
         for t in threads:
-            t.join(timeout=20)
+            t.join(timeout=60)
     assert broken_reported == 10
     assert len(expected) == 2
     assert failures == []
-    assert len(results) > 50
     unknown = {sha for sha, _ in results} - set(expected)
     assert not unknown, f"decisions by an unknown rule set: {unknown}"
     wrong = [(sha[:12], dec) for sha, dec in results if expected[sha] != dec]

@@ -103,7 +103,6 @@ def run(args) -> int:
                           body_timeout_seconds=args.body_timeout, workers=args.workers)
     app = create_app(config)
 
-    @app.on_event("startup")
     async def _sighup() -> None:
         # SIGHUP reloads the rules, like POST /v1/reload (a local signal: no token needed).
         import asyncio
@@ -122,6 +121,8 @@ def run(args) -> int:
             loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(reload()))
         except (NotImplementedError, AttributeError):  # not on this platform
             pass
+
+    app.state.startup_hooks.append(_sighup)
 
     if not is_loopback(args.host) and not args.allowed_host:
         print(f"注意：监听 {args.host}，但未给出 --allowed-host：只接受 Host 为该地址或本机名的请求", file=sys.stderr)
