@@ -1,12 +1,20 @@
-"""Reload safety: a broken rule set never replaces a working one; readers never see half a set."""
+"""Reload safety (a broken rule set never replaces a working one; readers never see half a set), and
+the HTTP app in process with an injected clock (the edge, the time budget, what is emitted)."""
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import json
+import multiprocessing
 import shutil
 import threading
 from pathlib import Path
 
+import httpx
+import pytest
+
+from xueji_policy.server.app import ServerConfig, create_app
 from xueji_policy.service import PolicyService
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,15 +72,6 @@ def test_reloads_under_concurrent_evaluations(tmp_path):
 # token brute force, time budgets and the documented statuses are tested without sleeping and
 # without depending on how fast this machine is.  Evaluations still run in forked worker processes.
 
-import asyncio  # noqa: E402
-import copy  # noqa: E402
-import multiprocessing  # noqa: E402
-import os  # noqa: E402
-
-import httpx  # noqa: E402
-import pytest  # noqa: E402
-
-from xueji_policy.server.app import ServerConfig, create_app  # noqa: E402
 
 TOKEN = "in-process-admin-token-0123456789"
 CASE = json.loads((ROOT / "examples" / "transfer_in.json").read_text(encoding="utf-8"))
