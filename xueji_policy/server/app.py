@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import json
 import time
@@ -623,9 +624,15 @@ def create_app(config: ServerConfig | None = None, service: PolicyService | None
     return app
 
 
+_REDOC_CDN_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"  # ReDoc's sidebar logo, hard-coded in the bundle
+
+
+@functools.cache
 def _vendored(name: str) -> bytes:
-    """Swagger UI's and ReDoc's assets from the installed ``fastapi-offline`` package (no CDN)."""
-    return resources.files("fastapi_offline").joinpath("static", name).read_bytes()
+    """Swagger UI's and ReDoc's assets from the installed ``fastapi-offline`` package (no CDN).
+    ReDoc's one hard-coded image on a CDN is pointed at our own icon: nothing leaves the machine."""
+    data = resources.files("fastapi_offline").joinpath("static", name).read_bytes()
+    return data.replace(_REDOC_CDN_LOGO, b"/static/favicon.png") if name == "redoc.standalone.js" else data
 
 
 def _install_openapi(app: FastAPI) -> None:
