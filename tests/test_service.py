@@ -290,6 +290,7 @@ def test_without_a_token_reload_is_disabled(shipped):
     ({"host": "evil.example"}, 421, "bad_host"),  # DNS rebinding: evil.example → 127.0.0.1
     ({"host": "evil.example:8080"}, 421, "bad_host"),
     ({"host": "127.0.0.1.evil.example"}, 421, "bad_host"),
+    ({"host": "110105199003078877.evil.example"}, 421, "bad_host"),  # echoed in the problem: masked
     ({"host": ""}, 400, "bad_host"),
     ({"origin": "http://evil.example"}, 403, "cross_site"),  # a page on another site
     ({"origin": "null"}, 403, "cross_site"),  # a sandboxed frame or a file: page
@@ -311,6 +312,7 @@ def test_cross_site_and_rebinding_requests_are_refused(shipped, headers, status,
 
     for r in run_app(cfg(), scenario, shipped):
         body = problem_of(r, status, code)
+        assert "110105199003078877" not in r.text
         assert "evil" not in body.get("detail", "") or status == 421
         assert r.headers["x-frame-options"] == "DENY"
 
@@ -330,9 +332,12 @@ def test_every_response_has_the_security_headers(shipped):
     async def scenario(c, app):
         return [await c.get("/"), await c.get("/v1/rules"), await c.get("/v1/articles/999"), await c.get("/docs"),
                 await c.get("/static/app.js"), await c.post("/v1/evaluate", content=b"{"),
-                await c.get("/v1/rules", headers={"host": "evil.example"}), await c.get("/nope")]
+                await c.get("/v1/rules", headers={"host": "evil.example"}), await c.get("/nope"),
+                await c.put("/v1/evaluate", json=CASE)]
 
     for r in run_app(cfg(), scenario, shipped):
+        if r.status_code >= 400:
+            assert r.headers["content-type"].split(";")[0] == PROBLEM, r.url
         assert r.headers["x-frame-options"] == "DENY", r.url
         assert r.headers["x-content-type-options"] == "nosniff"
         assert r.headers["referrer-policy"] == "no-referrer"
@@ -483,3 +488,20 @@ def test_openapi_documents_every_status_each_operation_returns(tmp_path, shipped
         for s, resp in document["paths"][op[1]][op[0].lower()]["responses"].items():
             if int(s) >= 400:
                 assert resp["content"][PROBLEM]["schema"] == {"$ref": "#/components/schemas/Problem"}, (op, s)
+
+
+def _explode(state, job):  # a bug (or MemoryError) inside a worker
+    raise MemoryError("boom")
+
+
+def test_a_failing_worker_is_a_500_problem_and_a_batch_goes_on(shipped):
+    async def scenario(c, app):
+        app.state.pool.handler = _explode
+        r = await c.post("/v1/evaluate", json=CASE)
+        problem_of(r, 500, "internal")
+        assert "Traceback" not in r.text and "boom" not in r.text
+        r = await c.post("/v1/evaluate:batch", json=[CASE, CASE])
+        lines = [json.loads(x) for x in r.text.splitlines()]
+        assert [(x["line"], x["error"]) for x in lines] == [(1, "internal"), (2, "internal")]
+
+    run_app(cfg(), scenario, shipped)

@@ -37,6 +37,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..errors import CaseError, CaseProblem, RuleSetError, XuejiError
@@ -405,9 +406,12 @@ def create_app(config: ServerConfig | None = None, service: PolicyService | None
 
     async def in_worker(job: tuple) -> Any:
         try:
-            return await pool.run(job, config.time_budget_seconds)
+            answer = await pool.run(job, config.time_budget_seconds)
         except WorkerTimeout:
             raise _Refused(over_budget()) from None
+        if answer[0] == "crash":  # an exception in the worker (a bug, or MemoryError): never a traceback
+            raise WorkerCrashed(answer[1])
+        return answer
 
     def over_budget() -> Response:
         return problem(503, "超出处理时限", f"请求未能在 {config.time_budget_seconds} 秒内完成", code="time_budget",
@@ -416,6 +420,13 @@ def create_app(config: ServerConfig | None = None, service: PolicyService | None
     @app.exception_handler(_Refused)
     async def _on_refused(request, exc: _Refused):
         return exc.response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _on_http(request, exc: StarletteHTTPException):  # unknown path, wrong method: problems too
+        titles = {404: "没有这个地址", 405: "不支持此方法"}
+        codes = {404: "not_found", 405: "method_not_allowed"}
+        return problem(exc.status_code, titles.get(exc.status_code, "请求错误"), f"{request.method} {request.url.path[:200]}",
+                       code=codes.get(exc.status_code, "http_error"), headers=dict(exc.headers or {}) or None)
 
     @app.exception_handler(WorkerCrashed)
     async def _on_crash(request, exc):
@@ -752,9 +763,16 @@ async def _stream(lines, pool: WorkerPool, config: ServerConfig, started: float,
     async def run(chunk: list) -> tuple[bytes, int | None]:
         timeout = max(real_deadline - loop.time(), 0.0) + config.batch_grace_seconds
         try:
-            return await pool.run(("batch", chunk, deadline), timeout)
+            answer = await pool.run(("batch", chunk, deadline), timeout)
         except WorkerTimeout:
             return b"", chunk[0][0]
+        except WorkerCrashed:
+            answer = ("crash", "WorkerCrashed")
+        if answer[0] == "crash":  # the chunk's lines get error records; the batch goes on
+            return b"".join(safe_json({"line": n, "error": "internal", "message": "评估进程出错，此行未评估",
+                                       "message_en": "the evaluation worker failed on this chunk"}) + b"\n"
+                            for n, _ in chunk), None
+        return answer
 
     chunk: list = []
     async for n, item, stop in lines:

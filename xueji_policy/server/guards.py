@@ -135,7 +135,8 @@ class RateLimiter:
 
 def problem_bytes(status: int, title: str, detail: str, code: str, **extra: Any) -> bytes:
     body = {"type": f"urn:xueji-policy:error:{code}", "title": title, "status": status,
-            "detail": mask_ids_in_text(detail), "code": code, **extra}
+            "detail": mask_ids_in_text(detail), "code": code,
+            **{k: mask_ids_in_text(v) if isinstance(v, str) else v for k, v in extra.items()}}
     return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
 
