@@ -1060,3 +1060,16 @@ def test_the_listening_socket_says_tcp_so_asyncio_turns_nagle_off():
 
     with bind("127.0.0.1", 0) as sock:
         assert sock.proto == socket.IPPROTO_TCP
+
+
+def test_a_connection_open_while_a_worker_is_forked_still_closes(reloading):
+    """A worker forked (after a reload) while a client's connection was open must not keep a copy
+    of it: the server's close would then send no FIN and the client would hang on."""
+    server, c, rules, original = reloading
+    with _raw(server) as s:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # a head that never ends
+        rules.set_class_cap(44)
+        assert c.post("/v1/reload").json()["changed"] is True
+        assert decide(c)["decision"] == "deny"  # answered by a worker forked just now
+        s.settimeout(90)
+        assert s.recv(65536) == b""  # closed at the header deadline, FIN and all

@@ -55,18 +55,30 @@ class _Worker:
             pass
 
 
-def _worker_main(conn, handler: Callable[[Any, tuple], Any], state: Any, close_fds: list[int]) -> None:
+def _close_inherited_fds(keep: int) -> None:
+    """Close every descriptor the fork copied but the worker does not use (all but stdio and its
+    pipe): the listening socket, other workers' pipes, and the clients' connections — a copy of a
+    connection held here would keep it open after the server closed it (no FIN would be sent)."""
+    os.closerange(3, keep)
+    os.closerange(keep + 1, _max_fd())
+
+
+def _max_fd() -> int:
+    try:
+        limit = os.sysconf("SC_OPEN_MAX")
+    except (ValueError, OSError):
+        limit = 65536
+    return limit if limit > 0 else 65536
+
+
+def _worker_main(conn, handler: Callable[[Any, tuple], Any], state: Any) -> None:
     # The parent's signal set-up (uvicorn's handlers, asyncio's wakeup fd) is not ours: the parent
     # stops workers itself; Ctrl-C on the terminal reaches the whole group and the parent handles it.
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    for fd in close_fds:  # other workers' pipes: each worker must see EOF when the parent goes away
-        try:
-            os.close(fd)
-        except OSError:
-            pass
+    _close_inherited_fds(conn.fileno())  # other workers' pipes too: each sees EOF when the parent goes
     while True:
         try:
             job = conn.recv()
@@ -100,8 +112,7 @@ class WorkerPool:
 
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe(duplex=True)
-        others = [w.conn.fileno() for w in self._all if not w.conn.closed]
-        p = self._ctx.Process(target=_worker_main, args=(child, self.handler, self.state(), others),
+        p = self._ctx.Process(target=_worker_main, args=(child, self.handler, self.state()),
                               name="xueji-policy-worker", daemon=True)
         p.start()
         child.close()
