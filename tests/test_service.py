@@ -505,3 +505,26 @@ def test_a_failing_worker_is_a_500_problem_and_a_batch_goes_on(shipped):
         assert [(x["line"], x["error"]) for x in lines] == [(1, "internal"), (2, "internal")]
 
     run_app(cfg(), scenario, shipped)
+
+
+def test_a_deeply_nested_batch_array_is_a_400_not_a_500(shipped):
+    async def scenario(c, app):
+        return await c.post("/v1/evaluate:batch", content=b"[" * 200_000 + b"]" * 200_000)
+
+    problem_of(run_app(cfg(), scenario, shipped), 400, "malformed_json")
+
+
+def test_a_json_array_batch_has_a_smaller_limit_than_ndjson(shipped):
+    """An array is parsed whole (memory ~10× its size): past its own limit it is 413, while the same
+    cases as NDJSON (spooled, decided line by line) are accepted."""
+    line = json.dumps(SMALL, ensure_ascii=False).encode()
+
+    async def scenario(c, app):
+        array = await c.post("/v1/evaluate:batch", content=b"[" + b",".join([line] * 40) + b"]")
+        ndjson = await c.post("/v1/evaluate:batch", content=b"\n".join([line] * 40),
+                              headers={"content-type": "application/x-ndjson"})
+        return array, ndjson
+
+    array, ndjson = run_app(cfg(max_array_body_bytes=len(line) * 20), scenario, shipped)
+    problem_of(array, 413, "too_large")
+    assert ndjson.status_code == 200 and len(ndjson.text.splitlines()) == 40

@@ -65,6 +65,7 @@ class ServerConfig:
     rules: str | None = None
     max_body_bytes: int = 1 << 20  # one case (and one NDJSON line)
     max_batch_body_bytes: int = 256 << 20  # a batch (NDJSON is spooled: memory stays bounded anyway)
+    max_array_body_bytes: int = 32 << 20  # a JSON-array batch is parsed whole (~10× its size in memory)
     max_batch_cases: int = 100_000
     time_budget_seconds: float = 10.0
     host: str = "127.0.0.1"  # the bind address: allowed as Host, and whether local reload may be allowed
@@ -483,11 +484,12 @@ def create_app(config: ServerConfig | None = None, service: PolicyService | None
             spool = await _spool(request, config.max_batch_body_bytes, config)
             lines = _ndjson_lines(spool, config)
         else:
-            raw = await read_body(request, config.max_batch_body_bytes, config)
-            try:
-                items = json.loads(raw.decode("utf-8-sig")) if raw.strip() else None
-            except (UnicodeDecodeError, ValueError) as e:
-                raise CaseError([CaseProblem("$", f"JSON 格式错误：{e}", f"malformed JSON: {e}")],
+            raw = await read_body(request, min(config.max_batch_body_bytes, config.max_array_body_bytes), config)
+            try:  # parsed off the event loop: other requests are served meanwhile
+                items = await run_in_threadpool(_parse_array, raw)
+            except (UnicodeDecodeError, ValueError, RecursionError) as e:
+                what = "嵌套过深" if isinstance(e, RecursionError) else str(e)[:300]
+                raise CaseError([CaseProblem("$", f"JSON 格式错误：{what}", f"malformed JSON: {what}")],
                                 kind="malformed_json") from None
             if not isinstance(items, list):
                 raise CaseError([CaseProblem("$", "批量请求应为 JSON 数组（或使用 application/x-ndjson）",
@@ -716,6 +718,10 @@ def _examples() -> list[dict]:
         except (OSError, ValueError):
             continue
     return out
+
+
+def _parse_array(raw: bytes) -> Any:
+    return json.loads(raw.decode("utf-8-sig")) if raw.strip() else None
 
 
 def _items(items: list):
