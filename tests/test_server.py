@@ -10,7 +10,7 @@ Five servers are started once (a session fixture), in parallel, each on its own 
 * ``instant`` — a time budget of a microsecond: every decision overruns it;
 * ``reload``  — an admin token; its rule files are edited by the tests (POST /v1/reload, SIGHUP,
                 reload under load);
-* ``guarded`` — an admin token and one-second header and body deadlines (slow clients).
+* ``guarded`` — an admin token and one-second header, body and send deadlines (slow clients).
 
 The time budget of a batch is tested in-process with an injected clock (tests/test_service.py):
 nothing here asserts on how fast this machine is.  Nothing here prints a case: the session's
@@ -67,7 +67,8 @@ def servers(tmp_path_factory):
                        "--time-budget", "0.5", "--allow-local-reload", "--workers", "1", *NO_LIMIT),
         "instant": make("instant", "--time-budget", "0.000001", "--workers", "1", *NO_LIMIT),
         "reload": make("reload", *NO_LIMIT, env={TOKEN_ENV: TOKEN}),
-        "guarded": make("guarded", "--header-timeout", "1", "--body-timeout", "1", "--workers", "1", *NO_LIMIT,
+        "guarded": make("guarded", "--header-timeout", "1", "--body-timeout", "1", "--send-timeout", "1",
+                        "--workers", "1", *NO_LIMIT,
                         env={TOKEN_ENV: TOKEN}),
     }
     start_all(*s.values())
@@ -1073,3 +1074,26 @@ def test_a_connection_open_while_a_worker_is_forked_still_closes(reloading):
         assert decide(c)["decision"] == "deny"  # answered by a worker forked just now
         s.settimeout(90)
         assert s.recv(65536) == b""  # closed at the header deadline, FIN and all
+
+
+def test_a_client_that_stops_reading_is_cut_off(guarded):
+    """The attack: pipeline many requests and never read the answers: the server's writes block and
+    the connection (or a batch stream) would be held for ever.  Each part of a response must be
+    taken within the send deadline.  The test waits for the server to say it gave up (its log),
+    then reads: the answers stop short, and the connection is closed."""
+    n = 3000
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(90)
+        s.connect(("127.0.0.1", guarded.port))
+        s.sendall(b"GET /v1/articles/13 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * n)
+        wait_for(lambda: re.search(r"returned without (starting|completing) response", guarded.log_tail(20_000)),
+                 timeout=120)
+        got = b""
+        try:
+            while chunk := s.recv(1 << 20):
+                got += chunk
+        except ConnectionResetError:  # closed with our requests still unread: a reset, not a FIN
+            pass
+    answered = got.count(b"HTTP/1.1 200 OK")
+    assert 0 < answered < n, answered

@@ -30,6 +30,8 @@ def add_arguments(p) -> None:
                    help="连接须在此时间内送完请求头，否则关闭（默认 10 秒）")
     p.add_argument("--body-timeout", type=float, default=30.0, metavar="SECONDS",
                    help="请求体须在此时间内送完，否则 408（默认 30 秒）")
+    p.add_argument("--send-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="客户端须在此时间内取走每一段响应，否则断开（默认 30 秒）")
     p.add_argument("--workers", type=int, default=2, metavar="N", help="评估进程数（默认 2）")
     p.add_argument("--max-connections", type=int, default=200, metavar="N",
                    help="同时处理的连接数上限，超出时返回 503（默认 200）")
@@ -71,7 +73,7 @@ def run(args) -> int:
         print("错误：服务需要可选依赖：pip install 'xueji-policy[server]'", file=sys.stderr)
         return 2
     for name, value in (("--time-budget", args.time_budget), ("--header-timeout", args.header_timeout),
-                        ("--body-timeout", args.body_timeout)):
+                        ("--body-timeout", args.body_timeout), ("--send-timeout", args.send_timeout)):
         if not value > 0:
             return _fail(f"{name} 必须大于 0")
     if args.workers < 1 or args.max_connections < 1 or args.rate_limit < 0:
@@ -102,7 +104,8 @@ def run(args) -> int:
                           max_batch_body_bytes=args.max_batch_body, time_budget_seconds=args.time_budget,
                           host=args.host, allowed_hosts=tuple(args.allowed_host), admin_token=token,
                           allow_local_reload=args.allow_local_reload, rate=args.rate_limit, burst=args.rate_burst,
-                          body_timeout_seconds=args.body_timeout, workers=args.workers)
+                          body_timeout_seconds=args.body_timeout, send_timeout_seconds=args.send_timeout,
+                          workers=args.workers)
     app = create_app(config)
 
     async def _sighup() -> None:

@@ -77,6 +77,7 @@ class ServerConfig:
     auth_failures_burst: float = 5.0  # wrong reload tokens a client may send …
     auth_failures_per_second: float = 1 / 60  # … then one a minute
     body_timeout_seconds: float = 30.0  # the whole request body must arrive within this
+    send_timeout_seconds: float = 30.0  # a client must take each part of the response within this
     workers: int = 2
     batch_grace_seconds: float = 2.0  # a batch chunk is killed this long after its budget ran out
     clock: Callable[[], float] = field(default=time.monotonic)  # the time budget's clock (tests inject one)
@@ -633,7 +634,7 @@ def create_app(config: ServerConfig | None = None, service: PolicyService | None
     _install_openapi(app)
 
     guard_hosts = allowed_host_set(config.host, config.allowed_hosts)
-    app.add_middleware(Guard, allowed_hosts=guard_hosts, limiter=limiter)
+    app.add_middleware(Guard, allowed_hosts=guard_hosts, limiter=limiter, send_timeout=config.send_timeout_seconds)
     return app
 
 

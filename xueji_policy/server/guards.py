@@ -16,6 +16,7 @@ Every response, refusals included, gets the security headers (CSP without inline
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import threading
@@ -153,15 +154,22 @@ def with_security_headers(headers: list, path: str) -> list:
     return out
 
 
+class SlowReader(Exception):
+    """The client did not take a part of the response within the send deadline."""
+
+
 class Guard:
-    """ASGI middleware: Host allow-list, cross-site refusal, rate limit, security headers."""
+    """ASGI middleware: Host allow-list, cross-site refusal, rate limit, security headers, and a
+    deadline for each part of the response a client must take (a client that stops reading would
+    otherwise hold its connection, and a batch's stream, for ever)."""
 
     def __init__(self, app, *, allowed_hosts: frozenset[str], limiter: RateLimiter,
-                 exempt: frozenset[str] = frozenset({"/healthz"})):
+                 exempt: frozenset[str] = frozenset({"/healthz"}), send_timeout: float = 30.0):
         self.app = app
         self.allowed_hosts = allowed_hosts
         self.limiter = limiter
         self.exempt = exempt
+        self.send_timeout = send_timeout
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -180,9 +188,15 @@ class Guard:
         async def secured_send(message):
             if message["type"] == "http.response.start":
                 message = {**message, "headers": with_security_headers(list(message.get("headers", [])), path)}
-            await send(message)
+            try:
+                await asyncio.wait_for(send(message), timeout=self.send_timeout)
+            except TimeoutError:
+                raise SlowReader() from None
 
-        await self.app(scope, receive, secured_send)
+        try:
+            await self.app(scope, receive, secured_send)
+        except SlowReader:
+            return  # the response is left incomplete: uvicorn closes the connection
 
     def check(self, scope) -> tuple[int, bytes, list] | None:
         headers: dict[bytes, bytes] = {}
