@@ -557,7 +557,7 @@ def create_app(config: ServerConfig | None = None, service: PolicyService | None
 
     async def do_reload():
         """POST /v1/reload and SIGHUP alike: load beside, swap if whole, hand the new set to the workers."""
-        async with reload_lock:
+        async with reload_lock, pool.fork_lock():  # no worker is forked while rules load in a thread
             result = await run_in_threadpool(svc.reload)
             if result.ok and result.changed:
                 await run_in_threadpool(_warm, svc.ruleset)

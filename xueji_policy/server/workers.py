@@ -125,13 +125,20 @@ class WorkerPool:
         if w in self._all:
             self._all.remove(w)
 
+    def fork_lock(self) -> asyncio.Lock:
+        """Held around every fork, and by the app around work in other threads of this process
+        (loading rules on reload): a fork never copies a lock another thread holds mid-way."""
+        if self._fork_lock is None:
+            self._fork_lock = asyncio.Lock()
+        return self._fork_lock
+
     async def start(self) -> None:
         if self._idle is not None:
             return
         self._idle = asyncio.Queue()
-        self._fork_lock = asyncio.Lock()
-        for _ in range(self.size):
-            self._idle.put_nowait(self._spawn())
+        async with self.fork_lock():
+            for _ in range(self.size):
+                self._idle.put_nowait(self._spawn())
 
     def renew(self) -> None:
         """The rule set changed: every worker forked before now is replaced before its next job."""
@@ -148,8 +155,7 @@ class WorkerPool:
         if w.generation == self.generation and w.process.is_alive():
             return w
         self._retire(w)
-        assert self._fork_lock is not None
-        async with self._fork_lock:  # no fork while a reload is loading rules in a thread
+        async with self.fork_lock():
             return self._spawn()
 
     async def run(self, job: tuple, timeout: float) -> Any:
@@ -182,9 +188,7 @@ class WorkerPool:
             if not healthy:
                 self._retire(w)  # killed mid-job: the CPU it was burning is freed now
                 if not self._closed:
-                    w = self._spawn()
+                    async with self.fork_lock():
+                        w = self._spawn()
             if not self._closed:
                 self._idle.put_nowait(w)
-
-    def fork_guard(self) -> asyncio.Lock | None:
-        return self._fork_lock
