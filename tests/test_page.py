@@ -54,9 +54,10 @@ def page(browser, server):
     pg = context.new_page()
     pg.set_default_timeout(15_000)
     pg.requests = []  # every URL the page asked for
-    pg.errors = []  # uncaught script errors
+    pg.errors = []  # uncaught script errors, and anything the Content-Security-Policy blocked
     pg.on("request", lambda r: pg.requests.append(r.url))
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.on("console", lambda m: pg.errors.append(m.text) if "Content Security Policy" in m.text else None)
     try:
         yield pg
     finally:
