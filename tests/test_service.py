@@ -528,3 +528,26 @@ def test_a_json_array_batch_has_a_smaller_limit_than_ndjson(shipped):
     array, ndjson = run_app(cfg(max_array_body_bytes=len(line) * 20), scenario, shipped)
     problem_of(array, 413, "too_large")
     assert ndjson.status_code == 200 and len(ndjson.text.splitlines()) == 40
+
+
+def test_the_moment_the_rule_set_is_swapped_no_job_runs_on_the_old_one(tmp_path):
+    """/readyz named the new rule set while workers forked before the swap still decided with the
+    old one (a SIGHUP race).  Workers are tied to the rule set they were forked with."""
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    svc = PolicyService(rules)
+    p = rules / "parameters.yaml"
+
+    async def scenario(c, app):
+        before = (await c.post("/v1/evaluate", json=CASE)).json()
+        assert before["decision"] == "allow"
+        text = p.read_text(encoding="utf-8")
+        p.write_text(text.replace("{effective_from: 2024-08-16, value: 50}", "{effective_from: 2024-08-16, value: 44}", 1),
+                     encoding="utf-8")
+        assert svc.reload().changed  # the swap alone, as a reload thread makes it
+        ready = (await c.get("/readyz")).json()
+        after = (await c.post("/v1/evaluate", json=CASE)).json()
+        assert after["ruleset"]["sha256"] == ready["sha256"] != before["ruleset"]["sha256"]
+        assert after["decision"] == "deny"
+
+    run_app(cfg(workers=2), scenario, svc)

@@ -385,7 +385,7 @@ def create_app(config: ServerConfig | None = None, service: PolicyService | None
     app.state.service = svc
     app.state.config = config
     _warm(svc.ruleset)
-    pool = WorkerPool(config.workers, _work, lambda: (svc.ruleset, config))
+    pool = WorkerPool(config.workers, _work, lambda: (svc.ruleset, config), version=lambda: svc.ruleset.sha256)
     app.state.pool = pool
     auth_failures = RateLimiter(config.auth_failures_per_second, config.auth_failures_burst, clock=config.clock)
     limiter = RateLimiter(config.rate, config.burst, clock=config.clock)
@@ -559,9 +559,8 @@ def create_app(config: ServerConfig | None = None, service: PolicyService | None
         """POST /v1/reload and SIGHUP alike: load beside, swap if whole, hand the new set to the workers."""
         async with reload_lock, pool.fork_lock():  # no worker is forked while rules load in a thread
             result = await run_in_threadpool(svc.reload)
-            if result.ok and result.changed:
+            if result.ok and result.changed:  # (workers re-fork on their own: the rule set is a new object)
                 await run_in_threadpool(_warm, svc.ruleset)
-                pool.renew()  # workers forked from now on hold the new rule set
             return result
 
     app.state.do_reload = do_reload

@@ -8,9 +8,9 @@ deadline, and a worker that misses it is killed (SIGKILL) and replaced.  Batch c
 also stopped cooperatively: a worker checks the budget before each case, so a batch ends
 with a precise ``time_budget`` record, and the kill is only the backstop for one slow case.
 
-A reload swaps the service's rule set in the parent and bumps the pool's generation: idle
-workers of an older generation are replaced before they take another job, busy ones when
-they finish, so every job after a reload runs on the new rule set.
+A reload swaps the service's rule set in the parent: a worker forked under another rule set is
+replaced before it takes another job (busy ones finish the job they have, on the rule set it
+started with), so every job that starts after the swap runs on the new rule set.
 
 Jobs and answers are small tuples over a pipe; the answer is bytes the parent sends as is.
 """
@@ -38,7 +38,7 @@ class WorkerCrashed(Exception):
 class _Worker:
     process: Any  # multiprocessing.Process (fork context)
     conn: Any  # the parent's end of the pipe
-    generation: int
+    generation: tuple  # (the pool's generation, the state's version) when it was forked
 
     def kill(self) -> None:
         try:
@@ -95,12 +95,18 @@ def _worker_main(conn, handler: Callable[[Any, tuple], Any], state: Any) -> None
 
 
 class WorkerPool:
-    """``size`` forked workers running ``handler(state, job)``; ``state()`` is read at each fork."""
+    """``size`` forked workers running ``handler(state, job)``; ``state()`` is read at each fork.
 
-    def __init__(self, size: int, handler: Callable[[Any, tuple], Any], state: Callable[[], Any]):
+    ``version()`` names the state (the rule set's identity): a worker forked under another version
+    is replaced before its next job, so the moment the service swaps its rule set no job runs on
+    the old one."""
+
+    def __init__(self, size: int, handler: Callable[[Any, tuple], Any], state: Callable[[], Any],
+                 version: Callable[[], Any] = lambda: None):
         self.size = max(1, int(size))
         self.handler = handler
         self.state = state
+        self.version = version
         self.generation = 0
         self._ctx = multiprocessing.get_context("fork")
         self._all: list[_Worker] = []
@@ -116,7 +122,7 @@ class WorkerPool:
                               name="xueji-policy-worker", daemon=True)
         p.start()
         child.close()
-        w = _Worker(p, parent, self.generation)
+        w = _Worker(p, parent, (self.generation, self.version()))
         self._all.append(w)
         return w
 
@@ -152,7 +158,7 @@ class WorkerPool:
     # ------------------------------------------------------------------ jobs
 
     async def _fresh(self, w: _Worker) -> _Worker:
-        if w.generation == self.generation and w.process.is_alive():
+        if w.generation == (self.generation, self.version()) and w.process.is_alive():
             return w
         self._retire(w)
         async with self.fork_lock():
