@@ -5,7 +5,8 @@
                            [--concurrency 8] [--batch-size 100]
 
 Two scenarios, each run for ``--seconds`` by ``--concurrency`` client threads (one keep-alive
-httpx connection each), cycling over the shipped example cases (fetched from ``/v1/examples``):
+httpx connection each), cycling over the shipped example cases (read from ``examples/``: the service
+serves them with ID numbers masked, so they would not validate):
 
 * ``evaluate``  — one case per ``POST /v1/evaluate``;
 * ``batch``     — ``--batch-size`` cases per ``POST /v1/evaluate:batch`` (JSON array → NDJSON).
@@ -59,7 +60,9 @@ def free_port() -> int:
 def start_server() -> tuple[subprocess.Popen, str, object]:
     port = free_port()
     log = tempfile.TemporaryFile()
-    proc = subprocess.Popen([sys.executable, "-m", "xueji_policy", "serve", "--host", "127.0.0.1", "--port", str(port)],
+    # One client IP drives all the load: the per-client rate limit is off for this measurement.
+    proc = subprocess.Popen([sys.executable, "-m", "xueji_policy", "serve", "--host", "127.0.0.1", "--port", str(port),
+                             "--rate-limit", "0"],
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -154,10 +157,11 @@ def main(argv=None) -> int:
     if url is None:
         proc, url, log = start_server()
     try:
-        examples = httpx.get(url + "/v1/examples", timeout=10).json()
-        cases = [e["case"] for e in examples]
+        folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "examples")
+        cases = [json.load(open(os.path.join(folder, n), encoding="utf-8"))
+                 for n in sorted(os.listdir(folder)) if n.endswith(".json")]
         if not cases:
-            raise SystemExit("the server has no example cases (/v1/examples is empty)")
+            raise SystemExit("no example cases in examples/")
         singles = [json.dumps(c, ensure_ascii=False).encode() for c in cases]
         batches = []
         for k in range(len(cases)):  # every batch starts at a different example

@@ -53,11 +53,15 @@ class ServerFailed(RuntimeError):
     pass
 
 
+TOKEN_ENV = "XUEJI_POLICY_ADMIN_TOKEN"
+
+
 class Server:
-    def __init__(self, rules: Path, log: Path, *extra: str):
+    def __init__(self, rules: Path, log: Path, *extra: str, env: dict[str, str] | None = None):
         self.rules = Path(rules)
         self.log_path = Path(log)
         self.extra = [str(x) for x in extra]
+        self.env = dict(env or {})
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -69,13 +73,14 @@ class Server:
         self._log = open(self.log_path, "wb")
         cmd = [sys.executable, "-m", "xueji_policy", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                "--rules", str(self.rules), *self.extra]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # The developer's own admin token must not change what the tests see.
+        env = {**{k: v for k, v in os.environ.items() if k != TOKEN_ENV}, "PYTHONUNBUFFERED": "1", **self.env}
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      env=env, cwd=str(self.rules.parent))
         _RUNNING.append(self)
         return self
 
-    def wait_ready(self, timeout: float = 30.0) -> Server:
+    def wait_ready(self, timeout: float = 90.0) -> Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -113,13 +118,20 @@ class Server:
     # ------------------------------------------------------------------ helpers
 
     def client(self, **kw) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=kw.pop("timeout", 30.0), **kw)
+        """A client that sends JSON bodies as JSON (the service refuses bodies of other types)."""
+        headers = {"content-type": "application/json", **kw.pop("headers", {})}
+        return httpx.Client(base_url=self.url, timeout=kw.pop("timeout", 30.0), headers=headers, **kw)
+
+    def admin(self, **kw) -> httpx.Client:
+        """A client that sends the server's admin token."""
+        token = self.env[TOKEN_ENV]
+        return self.client(headers={"authorization": f"Bearer {token}", **kw.pop("headers", {})}, **kw)
 
     def sha256(self) -> str:
         return httpx.get(self.url + "/readyz", timeout=10).json()["sha256"]
 
 
-def start_all(*servers: Server, timeout: float = 30.0) -> None:
+def start_all(*servers: Server, timeout: float = 90.0) -> None:
     """Start every server, then wait for every one (start-up in parallel); stop them all on failure."""
     try:
         for s in servers:

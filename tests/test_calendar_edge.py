@@ -108,3 +108,15 @@ def test_check_warns_when_the_calendar_ends_soon():
     out = subprocess.run([sys.executable, "-m", "xueji_policy", "check"], capture_output=True, text=True,
                          env=env, timeout=120)
     assert out.returncode == 0 and "节假日安排" not in out.stderr
+
+
+def test_readyz_warns_when_the_calendar_ends_soon(monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from xueji_policy.server.app import create_app
+
+    end = dt.date(LAST, 12, 31)
+    monkeypatch.setenv("XUEJI_POLICY_TODAY", (end - dt.timedelta(days=5)).isoformat())
+    with TestClient(create_app(), base_url="http://127.0.0.1") as client:
+        body = client.get("/readyz").json()
+    assert any(f"{NEXT}.yaml" in w for w in body["warnings"])

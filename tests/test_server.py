@@ -1,14 +1,20 @@
 """The HTTP service against real servers (``python -m xueji_policy serve``) on 127.0.0.1.
 
-Four servers are started once (a session fixture), in parallel, each on its own copy of rules/:
+Five servers are started once (a session fixture), in parallel, each on its own copy of rules/:
 
-* ``main``    — default limits: decisions, the error contract, batches, explain, the rule
-                endpoints, the OpenAPI document and schemathesis;
-* ``limits``  — ``--max-body 2000 --max-batch 5 --max-batch-body 20000 --time-budget 0.5``;
-* ``budget``  — ``--time-budget 0.5`` with the default body limit (a request that takes longer);
-* ``reload``  — its rule files are edited by the tests (POST /v1/reload, SIGHUP, reload under load).
+* ``main``    — default limits (no rate limit: the tests drive it hard from one address): decisions,
+                the error contract, batches, explain, the rule endpoints, the OpenAPI document and
+                schemathesis; reload is closed (no token, no --allow-local-reload);
+* ``limits``  — ``--max-body 2000 --max-batch 5 --max-batch-body 20000 --time-budget 0.5``, and
+                ``--allow-local-reload`` (no token);
+* ``instant`` — a time budget of a microsecond: every decision overruns it;
+* ``reload``  — an admin token; its rule files are edited by the tests (POST /v1/reload, SIGHUP,
+                reload under load);
+* ``guarded`` — an admin token and one-second header, body and send deadlines (slow clients).
 
-Nothing here prints a case: the session's output is scanned for ID numbers (第三十二条).
+The time budget of a batch is tested in-process with an injected clock (tests/test_service.py):
+nothing here asserts on how fast this machine is.  Nothing here prints a case: the session's
+output is scanned for ID numbers (第三十二条).
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ import copy
 import json
 import re
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -26,7 +35,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
-from server_util import ROOT, RULES, Server, copy_rules, examples, start_all, stop_all
+from server_util import ROOT, RULES, TOKEN_ENV, Server, copy_rules, examples, free_port, start_all, stop_all
 
 from xueji_policy.engine import default_ruleset, evaluate_dict
 from xueji_policy.explain import decision_text
@@ -36,6 +45,8 @@ from xueji_policy.privacy import gb11643_check_char, gb11643_valid, mask_ids_in_
 PROBLEM = "application/problem+json"
 EXAMPLES = examples()
 PROBLEM_FIELDS = ("type", "title", "status", "detail", "code")
+TOKEN = "test-admin-token-" + "x" * 24
+NO_LIMIT = ("--rate-limit", "0")
 
 
 # --------------------------------------------------------------------------- servers
@@ -45,18 +56,20 @@ PROBLEM_FIELDS = ("type", "title", "status", "detail", "code")
 def servers(tmp_path_factory):
     base = tmp_path_factory.mktemp("servers")
 
-    def make(name: str, *extra: str) -> Server:
+    def make(name: str, *extra: str, env: dict | None = None) -> Server:
         d = base / name
         d.mkdir()
-        return Server(copy_rules(d / "rules"), d / "server.log", *extra)
+        return Server(copy_rules(d / "rules"), d / "server.log", *extra, env=env)
 
     s = {
-        "main": make("main"),
+        "main": make("main", *NO_LIMIT),
         "limits": make("limits", "--max-body", "2000", "--max-batch", "5", "--max-batch-body", "20000",
-                       "--time-budget", "0.5"),
-        "budget": make("budget", "--time-budget", "0.5"),
-        "instant": make("instant", "--time-budget", "0.000001"),
-        "reload": make("reload"),
+                       "--time-budget", "0.5", "--allow-local-reload", "--workers", "1", *NO_LIMIT),
+        "instant": make("instant", "--time-budget", "0.000001", "--workers", "1", *NO_LIMIT),
+        "reload": make("reload", *NO_LIMIT, env={TOKEN_ENV: TOKEN}),
+        "guarded": make("guarded", "--header-timeout", "1", "--body-timeout", "1", "--send-timeout", "1",
+                        "--workers", "1", *NO_LIMIT,
+                        env={TOKEN_ENV: TOKEN}),
     }
     start_all(*s.values())
     try:
@@ -88,10 +101,9 @@ def instant(servers):
         yield c
 
 
-@pytest.fixture
-def budget(servers):
-    with servers["budget"].client() as c:
-        yield c
+@pytest.fixture(scope="module")
+def guarded(servers) -> Server:
+    return servers["guarded"]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -638,26 +650,9 @@ def slow_invalid_case(errors: int) -> dict:
     return case
 
 
-def test_within_the_time_budget_a_case_is_decided(budget):
-    r = budget.post("/v1/evaluate", json=EXAMPLES["transfer_in"])
+def test_within_the_time_budget_a_case_is_decided(limits):
+    r = limits.post("/v1/evaluate", json=EXAMPLES["transfer_in"])
     assert r.status_code == 200 and r.json()["decision"] == "allow"
-
-
-@pytest.mark.parametrize("ctype", ["application/x-ndjson", "application/json"])
-def test_a_batch_over_the_time_budget_stops_with_a_time_budget_record(budget, ctype):
-    """6000 cases of ~1 ms each cannot be decided in 0.5 s: the stream ends with the budget record."""
-    one = compact(slow_invalid_case(30))
-    n = 6000
-    body = b"\n".join([one] * n) if ctype == "application/x-ndjson" else b"[" + b",".join([one] * n) + b"]"
-    started = time.monotonic()
-    lines = ndjson(budget.post("/v1/evaluate:batch", content=body, headers={"content-type": ctype}, timeout=60))
-    elapsed = time.monotonic() - started
-    last = lines[-1]
-    assert last["error"] == "time_budget", last
-    assert 1 < last["line"] < n and last["line"] == len(lines)
-    assert [x["line"] for x in lines[:-1]] == list(range(1, len(lines)))
-    assert all(x["error"] == "invalid_case" for x in lines[:-1])
-    assert elapsed < 20
 
 
 def test_a_request_over_the_time_budget_is_503_and_the_server_stays_responsive(instant):
@@ -670,12 +665,26 @@ def test_a_request_over_the_time_budget_is_503_and_the_server_stays_responsive(i
 
 
 def test_a_bad_case_lists_a_bounded_number_of_errors(api):
-    """100 000 bad items in 1 MiB: refused quickly, with the first 100 paths and a note."""
+    """100 000 bad items in 1 MiB: refused with the first 100 paths and a note."""
     body = compact(slow_invalid_case(100_000))
-    started = time.monotonic()
     problem = assert_problem(api.post("/v1/evaluate", content=body, timeout=60), 422, "invalid_case")
-    assert time.monotonic() - started < 5
     assert 100 <= len(problem["errors"]) <= 101 and "错误过多" in problem["errors"][-1]["message"]
+
+
+@pytest.mark.parametrize("where", ["top", "student"])
+def test_a_body_of_unknown_keys_gets_a_bounded_answer(api, where):
+    """The attack: 1 MiB of unknown keys used to give 80,567 errors in a 14 MB answer."""
+    case = copy.deepcopy(EXAMPLES["transfer_in"])
+    target = case if where == "top" else case["student"]
+    for i in range(80_000):
+        target[f"key{i}"] = 1
+    body = compact(case)
+    assert 900_000 < len(body) <= 1 << 20, len(body)
+    r = api.post("/v1/evaluate", content=body, timeout=120)
+    problem = assert_problem(r, 422, "invalid_case")
+    assert len(problem["errors"]) <= 101
+    assert "错误过多" in problem["errors"][-1]["message"]
+    assert len(r.content) < 64_000, len(r.content)
 
 
 # --------------------------------------------------------------------------- reload
@@ -722,7 +731,7 @@ def reloading(servers):
     server = servers["reload"]
     rules = Rules(server)
     rules.restore()
-    with server.client() as c:
+    with server.admin() as c:
         assert c.post("/v1/reload").status_code == 200
         original = c.get("/readyz").json()["sha256"]
         assert original == default_ruleset().sha256
@@ -779,7 +788,8 @@ def test_reload_after_a_broken_edit_is_refused_and_the_old_rules_serve(reloading
     assert "last_reload_error" not in c.get("/readyz").json()
 
 
-def wait_for(predicate, timeout: float = 10.0):
+def wait_for(predicate, timeout: float = 60.0):
+    """Poll until ``predicate`` holds; the bound is only a backstop for a hung server."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -822,7 +832,7 @@ def test_reload_under_concurrent_load(reloading):
     lock = threading.Lock()
 
     def client():
-        with server.client(timeout=15) as h:
+        with server.admin(timeout=15) as h:
             while not stop.is_set():
                 try:
                     r = h.post("/v1/evaluate", json=EXAMPLES["transfer_in"])
@@ -842,8 +852,13 @@ def test_reload_under_concurrent_load(reloading):
         t.start()
     expected = {original: "allow"}
     broken_reported = 0
+
+    def decided_by(sha: str) -> bool:
+        with lock:
+            return any(s == sha for s, _ in results) or bool(failures)
+
     try:
-        time.sleep(0.2)
+        wait_for(lambda: decided_by(original), timeout=60)
         for i in range(20):
             if i % 2 == 0:
                 line = rules.break_13()
@@ -861,17 +876,224 @@ def test_reload_under_concurrent_load(reloading):
                 expected.setdefault(sha, "deny" if cap == 44 else "allow")
                 assert expected[sha] == ("deny" if cap == 44 else "allow")
                 assert "last_reload_error" not in c.get("/readyz").json()
-            time.sleep(0.05)
+                # progress, not a pace: the clients have been answered by the new rule set
+                wait_for(lambda sha=sha: decided_by(sha), timeout=60)
     finally:
         stop.set()
         for t in threads:
-            t.join(timeout=20)
+            t.join(timeout=60)
     assert broken_reported == 10
     assert len(expected) == 2
     assert failures == []
-    assert len(results) > 50
     unknown = {sha for sha, _ in results} - set(expected)
     assert not unknown, f"decisions by an unknown rule set: {unknown}"
     wrong = [(sha[:12], dec) for sha, dec in results if expected[sha] != dec]
     assert wrong == []
     assert {dec for _, dec in results} == {"allow", "deny"}
+
+
+# --------------------------------------------------------------------------- the edge, on a real socket
+
+
+def test_reload_needs_the_token_on_a_real_server(servers):
+    server = servers["reload"]
+    with server.client() as c:
+        r = c.post("/v1/reload")
+        assert_problem(r, 401, "unauthorized")
+        assert r.headers["www-authenticate"].startswith("Bearer")
+    with servers["main"].client() as c:  # no token configured, no --allow-local-reload
+        assert_problem(c.post("/v1/reload"), 403, "reload_disabled")
+    with servers["limits"].client() as c:  # --allow-local-reload, bound to 127.0.0.1
+        assert c.post("/v1/reload").status_code == 200
+
+
+def test_a_cross_site_form_post_cannot_reload_even_where_local_reload_is_allowed(servers):
+    """The attack: a page on another site auto-submits a form to http://127.0.0.1:PORT/v1/reload."""
+    with httpx.Client(base_url=servers["limits"].url, timeout=30) as c:
+        form = {"content-type": "application/x-www-form-urlencoded", "origin": "http://evil.example",
+                "sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate"}
+        assert_problem(c.post("/v1/reload", content=b"a=1", headers=form), 403, "cross_site")
+        assert_problem(c.post("/v1/evaluate", content=b"a=1", headers=form), 403, "cross_site")
+        # an old browser that sends neither Origin nor Sec-Fetch-*: the form's type is refused
+        r = c.post("/v1/evaluate", content=compact(EXAMPLES["transfer_in"]), headers={"content-type": "text/plain"})
+        assert_problem(r, 415, "unsupported_media_type")
+
+
+def test_a_rebound_host_name_is_refused_on_every_endpoint(servers):
+    """The attack: evil.example resolves to 127.0.0.1; its page calls the service same-origin."""
+    server = servers["reload"]
+    with server.admin(headers={"host": f"evil.example:{server.port}"}) as c:
+        for r in (c.get("/"), c.get("/v1/rules"), c.get("/readyz"), c.post("/v1/reload"),
+                  c.post("/v1/evaluate", json=EXAMPLES["transfer_in"])):
+            assert_problem(r, 421, "bad_host")
+    with server.client(headers={"host": f"localhost:{server.port}"}) as c:
+        assert c.get("/v1/rules").status_code == 200
+
+
+def test_the_page_carries_a_csp_without_inline_script_and_cannot_be_framed(api):
+    r = api.get("/")
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self';" in csp and "frame-ancestors 'none'" in csp
+    assert r.headers["x-frame-options"] == "DENY" and r.headers["x-content-type-options"] == "nosniff"
+    assert "<script>" not in r.text and not re.search(r"<script(?![^>]*\bsrc=)", r.text)  # no inline script
+    assert not re.search(r"\son[a-z]+=", r.text)  # no inline handlers either
+
+
+def _raw(server: Server) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", server.port), timeout=60)
+
+
+def _trickle_until_closed(sock: socket.socket, data: bytes, interval: float = 0.2, limit: float = 90.0) -> bytes:
+    """Send ``data`` one byte at a time (cycling for ever) until the server closes the connection;
+    returns whatever the server sent.  ``limit`` only stops a test against a server that never does."""
+    import select
+
+    received, i = b"", 0
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            sock.send(data[i % len(data): i % len(data) + 1])
+        except (BrokenPipeError, ConnectionResetError):
+            return received
+        i += 1
+        readable, _, _ = select.select([sock], [], [], interval)
+        if readable:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                return received
+            if not chunk:
+                return received
+            received += chunk
+    raise AssertionError(f"the server kept a slow connection open for {limit} s")
+
+
+def test_slowloris_headers_are_cut_off(guarded):
+    """The attack: a request head sent one byte at a time, never finished (600 of these held the
+    service for a minute).  The server closes the connection; it answers others meanwhile."""
+    socks = [_raw(guarded) for _ in range(10)]
+    try:
+        for s in socks[1:]:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        with guarded.client() as c:
+            assert c.get("/healthz").status_code == 200
+        socks[0].sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        got = _trickle_until_closed(socks[0], b"X-Slow: " + b"a" * 1000)
+        assert b"200 OK" not in got  # never answered: the head never ended
+        for s in socks[1:]:
+            assert s.recv(65536) == b""  # closed by the server, not by us
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_a_connection_that_sends_nothing_is_closed(guarded):
+    with _raw(guarded) as s:
+        assert s.recv(65536) == b""
+
+
+def test_a_slow_body_gets_408_and_the_connection_is_closed(guarded):
+    with _raw(guarded) as s:
+        s.sendall(b"POST /v1/evaluate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 100000\r\n\r\n{")
+        got = _trickle_until_closed(s, b" ")
+    head, _, body = got.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408"), got[:300]
+    assert b"application/problem+json" in head and b"body_timeout" in body
+
+
+def test_an_unread_slow_body_after_a_refusal_is_cut_off(guarded):
+    """A refused reload does not read its body; trickling that body cannot hold the connection."""
+    with _raw(guarded) as s:
+        s.sendall(b"POST /v1/reload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 100000\r\n\r\n{")
+        got = _trickle_until_closed(s, b" ")
+    assert got.startswith(b"HTTP/1.1 401"), got[:300]
+
+
+def _serve(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    import os
+
+    environ = {k: v for k, v in os.environ.items() if k != TOKEN_ENV} | (env or {})
+    return subprocess.run([sys.executable, "-m", "xueji_policy", "serve", *args], capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL, env=environ)
+
+
+def test_serve_on_a_port_in_use_is_a_clear_error_exit_2():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        r = _serve("--host", "127.0.0.1", "--port", str(port))
+    assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
+    assert f"端口 {port} 已被占用" in r.stderr and "--port" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("args,env,says", [
+    (["--allow-local-reload", "--host", "0.0.0.0"], None, "--allow-local-reload 只能在监听本机回环地址时使用"),
+    ([], {TOKEN_ENV: "short"}, "太短"),
+    (["--time-budget", "0"], None, "--time-budget 必须大于 0"),
+    (["--port", "70000"], None, "端口 70000 无效"),
+])
+def test_serve_refuses_unsafe_or_impossible_settings(args, env, says):
+    r = _serve("--port", str(free_port()), *args, env=env)
+    assert r.returncode == 2 and says in r.stderr, (r.returncode, r.stderr[-2000:])
+    assert "Traceback" not in r.stderr
+
+
+def test_docs_and_redoc_pages_use_only_local_assets(api):
+    for path in ("/docs", "/redoc"):
+        r = api.get(path)
+        assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+        srcs = re.findall(r'(?:src|href)="([^"]+)"', r.text)
+        assert srcs and all(s.startswith("/static/") for s in srcs), srcs
+        for s in srcs:
+            asset = api.get(s)
+            assert asset.status_code == 200 and len(asset.content) > 100, s
+        assert "unsafe-inline" not in r.headers["content-security-policy"].split("script-src", 1)[1].split(";")[0]
+
+
+def test_the_listening_socket_says_tcp_so_asyncio_turns_nagle_off():
+    """A socket made with proto 0 kept Nagle on: every answer waited ~40 ms for a delayed ACK
+    (48 ms per /healthz, measured with scripts/load.py).  Checked on the socket, not by timing."""
+    from xueji_policy.cli.serve import bind
+
+    with bind("127.0.0.1", 0) as sock:
+        assert sock.proto == socket.IPPROTO_TCP
+
+
+def test_a_connection_open_while_a_worker_is_forked_still_closes(reloading):
+    """A worker forked (after a reload) while a client's connection was open must not keep a copy
+    of it: the server's close would then send no FIN and the client would hang on."""
+    server, c, rules, original = reloading
+    with _raw(server) as s:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # a head that never ends
+        rules.set_class_cap(44)
+        assert c.post("/v1/reload").json()["changed"] is True
+        assert decide(c)["decision"] == "deny"  # answered by a worker forked just now
+        s.settimeout(90)
+        assert s.recv(65536) == b""  # closed at the header deadline, FIN and all
+
+
+def test_a_client_that_stops_reading_is_cut_off(guarded):
+    """The attack: pipeline many requests and never read the answers: the server's writes block and
+    the connection (or a batch stream) would be held for ever.  Each part of a response must be
+    taken within the send deadline.  The test waits for the server to say it gave up (its log),
+    then reads: the answers stop short, and the connection is closed."""
+    n = 3000
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(90)
+        s.connect(("127.0.0.1", guarded.port))
+        s.sendall(b"GET /v1/articles/13 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * n)
+        wait_for(lambda: re.search(r"returned without (starting|completing) response", guarded.log_tail(20_000)),
+                 timeout=120)
+        got = b""
+        try:
+            while chunk := s.recv(1 << 20):
+                got += chunk
+        except ConnectionResetError:  # closed with our requests still unread: a reset, not a FIN
+            pass
+    answered = got.count(b"HTTP/1.1 200 OK")
+    assert 0 < answered < n, answered

@@ -65,8 +65,13 @@ class Loader:
     # -- whole set ------------------------------------------------------------
     def load(self) -> RuleSet:
         root = self.root
-        if self.src.problems:  # a missing directory, a link out of it, an unreadable file …
+        if self.src.problems and not self.src.files:  # a missing or unreadable directory
             raise RuleSetError(self.src.problems)
+        for problem in self.src.problems:  # a link out of it, an unreadable file …: reported with the rest
+            self.add(problem)
+            m = _ARTICLE_FILE.match(problem.loc.file.rsplit("/", 1)[-1]) if problem.loc else None
+            if m:
+                self.failed_articles.add(int(m.group(1)))
         files = [Path(n) for n in self.src.names(RULE_SUFFIXES)]
         calendar_files = [Path(n) for n in self.src.names(RULE_SUFFIXES, CALENDAR_DIR)]
         meta_path = Path("ruleset.yaml")

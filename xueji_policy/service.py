@@ -44,10 +44,14 @@ class PolicyService:
     def ruleset(self) -> RuleSet:
         return self._ruleset
 
+    def rules_dir(self) -> Path:
+        """The directory reloads read (errors are shown relative to it)."""
+        return self.rules_path if self.rules_path is not None else Path(self._ruleset.path)
+
     def reload(self) -> ReloadResult:
         with self._lock:
             try:
-                fresh = load_ruleset(self.rules_path if self.rules_path is not None else self._ruleset.path)
+                fresh = load_ruleset(self.rules_dir())
             except RuleSetError as e:
                 self.last_error = e
                 return ReloadResult(False, self._ruleset.sha256, False, e)

@@ -100,6 +100,27 @@ function ruleCard(r) {
 
 // -- trying a case -------------------------------------------------------------------------
 
+// The service never sends an ID number in full (第三十二条): a served example's resident ID
+// comes masked ("2201**********035X") and would not validate.  To try the example, the page puts
+// in a number that passes the GB 11643 check but cannot be a person's: region code 000000.
+const GB11643_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+function syntheticResidentId() {
+  const first17 = "000000" + "20080101" + "001";
+  const sum = [...first17].reduce((s, d, i) => s + Number(d) * GB11643_WEIGHTS[i], 0);
+  return first17 + "10X98765432"[sum % 11];
+}
+function fillMaskedIds(value) {
+  if (Array.isArray(value)) return value.map(fillMaskedIds);
+  if (value && typeof value === "object") {
+    const out = {};
+    for (const [k, v] of Object.entries(value)) {
+      out[k] = k === "id_number" && typeof v === "string" && v.includes("*") ? syntheticResidentId() : fillMaskedIds(v);
+    }
+    return out;
+  }
+  return value;
+}
+
 async function loadExamples() {
   const { body } = await getJSON("/v1/examples");
   const select = $("example-select");
@@ -107,7 +128,7 @@ async function loadExamples() {
   for (const ex of body) select.append(el("option", { value: ex.name }, ex.name));
   select.addEventListener("change", () => {
     const ex = body.find((e) => e.name === select.value);
-    if (ex) $("case-input").value = JSON.stringify(ex.case, null, 2);
+    if (ex) $("case-input").value = JSON.stringify(fillMaskedIds(ex.case), null, 2);
   });
 }
 
