@@ -408,3 +408,10 @@ def test_batch_from_python_answers_a_contradiction_with_an_error_record():
     assert out[1]["error"] == "invalid_case"
     assert out[1]["problems"][0]["paths"] == ["$.student.suspensions[1].start", "$.student.suspensions[0].start",
                                               "$.student.suspensions[0].end"]
+
+
+def test_the_case_contract_lists_every_constraint():
+    text = (ROOT / "docs" / "case-contract.md").read_text("utf-8")
+    assert "## 相互矛盾的事实" in text
+    for c in default_ruleset().consistency.constraints:
+        assert f"`{c.id}`" in text, c.id

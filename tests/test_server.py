@@ -246,6 +246,7 @@ def test_a_date_before_the_rules_are_in_force_is_422_not_in_force(api, endpoint)
     assert "2024-08-16" in problem["detail"]
     assert problem["type"] == "urn:xueji-policy:error:not_in_force"
     case["date"] = "2024-08-16"
+    case["student"]["enrolled_on"] = "2023-09-01"  # a student in grade 2 has started before the application
     assert api.post(endpoint, json=case).status_code == 200
 
 
