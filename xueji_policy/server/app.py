@@ -32,7 +32,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from starlette.concurrency import run_in_threadpool
 
 from .. import __version__
-from ..errors import CaseError, CaseProblem, XuejiError
+from ..errors import CaseError, XuejiError
 from ..models import Case, Decision
 from ..privacy import mask_ids_in_text
 from ..service import PolicyService
@@ -193,19 +193,23 @@ def create_app(config: ServerConfig | None = None, service: PolicyService | None
             spool = await _spool(request, config.max_batch_body_bytes)
             lines = _ndjson_lines(spool, config)
         else:
-            raw = await read_body(request, config.max_batch_body_bytes)
+            # Spooled, then scanned once for the elements' offsets: counted while scanning (no array is
+            # built), and each element is parsed on its own like a single case (duplicate keys refused).
+            from ..batch import BatchTooLong, json_array_spans
+
+            spool = await _spool(request, config.max_batch_body_bytes)
             try:
-                items = json.loads(raw.decode("utf-8-sig")) if raw.strip() else None
-            except (UnicodeDecodeError, ValueError) as e:
-                raise CaseError([CaseProblem("$", f"JSON 格式错误：{e}", f"malformed JSON: {e}")],
-                                kind="malformed_json") from None
-            if not isinstance(items, list):
-                raise CaseError([CaseProblem("$", "批量请求应为 JSON 数组（或使用 application/x-ndjson）",
-                                             "a batch is a JSON array (or application/x-ndjson)")])
-            if len(items) > config.max_batch_cases:
-                return problem(422, "案例过多", f"一次最多 {config.max_batch_cases} 个案例，收到 {len(items)} 个",
+                spans = await run_in_threadpool(json_array_spans, spool, max_items=config.max_batch_cases)
+            except BatchTooLong:
+                spool.close()
+                return problem(422, "案例过多", f"一次最多 {config.max_batch_cases} 个案例，收到至少 "
+                               f"{config.max_batch_cases + 1} 个（数到上限即停止读取）",
                                kind="urn:xueji-policy:error:batch_too_long", code="batch_too_long")
-            lines = _items(items)
+            except BaseException:
+                spool.close()
+                raise
+            lines = _array_items(spool, spans)
+            started = time.monotonic()  # the budget is for deciding; the scan is bounded by the body's size
         return StreamingResponse(_stream(lines, rs, config, started), media_type="application/x-ndjson")
 
     @app.get("/v1/rules", tags=["规则"], summary="全部规则")
@@ -345,10 +349,15 @@ def _examples() -> list[dict]:
     return out
 
 
-def _items(items: list):
+def _array_items(spool, spans: list):
     async def gen():
-        for n, item in enumerate(items, 1):
-            yield n, item, None
+        from ..batch import json_array_items
+
+        try:
+            for n, raw in json_array_items(spool, spans):
+                yield n, raw, None
+        finally:
+            spool.close()
     return gen()
 
 
@@ -369,9 +378,11 @@ async def _spool(request: Request, limit: int):
 
 def _ndjson_lines(spool, config: ServerConfig):
     async def gen():
+        from ..batch import bounded_lines
+
         try:
             count = 0
-            for n, raw in enumerate(spool, 1):
+            for n, raw in bounded_lines(spool):  # a huge line is refused, never read whole
                 if not raw.strip():
                     continue
                 count += 1
