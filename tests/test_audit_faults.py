@@ -79,9 +79,18 @@ def test_a_torn_tail_left_by_another_process_is_ended_before_the_next_record(tmp
 
 
 def test_a_huge_line_in_a_log_is_skipped_in_bounded_pieces(tmp_path):
+    import tracemalloc
+
     path = tmp_path / "d.log"
-    path.write_bytes(b"x" * (3 * audit.MAX_RECORD_BYTES) + b"\n" + b'{"case_hash": "h"}\n')
-    assert list(read_log(path)) == [(1, None), (2, {"case_hash": "h"})]
+    path.write_bytes(b"x" * (24 * audit.MAX_RECORD_BYTES) + b"\n" + b'{"case_hash": "h"}\n')
+    tracemalloc.start()
+    try:
+        got = list(read_log(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert got == [(1, None), (2, {"case_hash": "h"})]
+    assert peak < 4 * audit.MAX_RECORD_BYTES, peak
 
 
 # --------------------------------------------------------------------------- the salt
