@@ -195,3 +195,16 @@ def test_a_read_only_report_target_is_exit_2(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(report.Path, "write_text", read_only)
     assert main(["report", "-o", str(tmp_path / "r.html")]) == 2
     assert "没有权限" in capsys.readouterr().err
+
+
+def test_a_file_system_without_hard_links_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("XUEJI_POLICY_LOG_SALT", raising=False)
+
+    def no_links(src, dst):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    with pytest.raises(LogError) as e:
+        DecisionLog(tmp_path / "d.log")
+    assert "XUEJI_POLICY_LOG_SALT" in e.value.message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.log"]  # no temporary salt left behind

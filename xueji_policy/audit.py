@@ -91,6 +91,11 @@ def _create_salt(salt_file: Path) -> bytes:
             os.link(tmp, salt_file)
         except FileExistsError:  # another process made it first: use theirs
             return salt_file.read_bytes()
+        except OSError as e:  # a file system without hard links: no safe way to publish the salt here
+            raise LogError(f"无法在 {salt_file.parent} 创建决定记录的盐文件（{os_error_zh(e)}，该文件系统可能不支持硬链接）；"
+                           "请用环境变量 XUEJI_POLICY_LOG_SALT 给出盐",
+                           f"cannot create the salt file in {salt_file.parent} ({e.strerror}; no hard links?): "
+                           "set XUEJI_POLICY_LOG_SALT") from None
         return salt
     finally:
         os.unlink(tmp)

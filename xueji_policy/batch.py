@@ -142,7 +142,7 @@ def evaluate_one(case: Any, rs, line: int | None = None, log=None) -> dict:
         return _internal_record(e, line)
 
 
-def _decode(raw: str | bytes, line: int):
+def _decode(raw: str | bytes | bytearray, line: int):
     """(case, None) or (None, error record) for one JSON Lines line."""
     from .validate import parse_case_json
 
