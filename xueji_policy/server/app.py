@@ -405,7 +405,8 @@ def _evaluate_chunk(chunk: list, rs) -> list[bytes]:
             result = err if err is not None else evaluate_one(case, rs, n)
         else:
             result = evaluate_one(item, rs, n)
-        out.append((json.dumps(result, ensure_ascii=False) + "\n").encode())
+        # backslashreplace: a lone surrogate is written as its JSON escape, it cannot cut the stream
+        out.append((json.dumps(result, ensure_ascii=False) + "\n").encode("utf-8", "backslashreplace"))
     return out
 
 
