@@ -51,7 +51,7 @@ def test_cli_batch_streams_jsonl(tmp_path):
     src.write_bytes(b"\n".join(lines) + b"\n")
     proc = subprocess.run([sys.executable, "-m", "xueji_policy", "evaluate", "--batch", str(src), "--jobs", "2"],
                           capture_output=True, cwd=ROOT, timeout=300)
-    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.returncode == 2, proc.stderr.decode()  # some lines are error records
     out = [json.loads(x) for x in proc.stdout.decode().splitlines()]
     assert len(out) == len(lines) - 1
     decisions = [r for r in out if "decision" in r]

@@ -1,4 +1,8 @@
-"""``xueji-policy evaluate CASE.json|-``: print the decision; exit 0 allow, 1 deny, 2 error."""
+"""``xueji-policy evaluate CASE.json|-``: print the decision; exit 0 allow, 1 deny, 2 error.
+
+``--batch IN.jsonl``: one record per non-blank line; exit 0 when every line was allowed (or
+there was none), 1 when some line was denied, 2 when some line was an error record (or the
+input, the log or stdout failed), 3 when some line hit a bug (worst wins)."""
 
 from __future__ import annotations
 
@@ -8,8 +12,11 @@ import sys
 
 def add_arguments(p) -> None:
     p.add_argument("case", metavar="CASE.json", nargs="?", help="案例文件，或 - 表示标准输入")
-    p.add_argument("--batch", metavar="IN.jsonl", help="批量：每行一个案例（- 为标准输入），按顺序每行输出一个决定或错误记录")
-    p.add_argument("--jobs", type=int, default=1, metavar="N", help="批量时使用的进程数（默认 1）")
+    p.add_argument("--batch", metavar="IN.jsonl",
+                   help="批量：每行一个案例（- 为标准输入），按顺序每个非空行输出一个决定或错误记录（含行号）；"
+                        "单行上限 1 MiB，超过的行得到 too_large 错误记录。退出码：全部允许（或没有案例）为 0，"
+                        "有不允许为 1，有错误记录为 2，有内部错误为 3（取最严重者）")
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="批量时使用的进程数（默认 1；0 为 CPU 核数；至多 64）")
     p.add_argument("--log", metavar="FILE", help="把每个决定追加记录到 FILE（JSON Lines；不含个人信息，仅有加盐哈希）")
     p.add_argument("--rules", metavar="DIR", help="规则目录（默认：随包发布的 rules/）")
     p.add_argument("--format", choices=("json", "text"), default="json", help="输出格式：json（默认）或 text（中文摘要）")
@@ -40,22 +47,52 @@ def read_case(path: str):
 
 
 def _os_error_zh(e: OSError) -> str:
-    import errno
+    from ..ioerrors import os_error_zh
 
-    return {errno.ENOENT: "文件不存在", errno.EACCES: "没有读取权限", errno.EISDIR: "这是一个目录，不是文件"}.get(
-        e.errno, e.strerror or "无法读取")
+    return os_error_zh(e)
+
+
+def _write_out(data: bytes) -> None:
+    """Write to stdout; a failed write (a full disk, /dev/full) is the user's error, exit 2."""
+    from ..ioerrors import IOFailure, silence_stdout
+
+    try:
+        sys.stdout.buffer.write(data)
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        silence_stdout()
+        raise IOFailure("无法写出结果（标准输出）", "cannot write the results (stdout)", e) from None
+
+
+def _flush_out() -> None:
+    from ..ioerrors import IOFailure, silence_stdout
+
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        silence_stdout()
+        raise IOFailure("无法写出结果（标准输出）", "cannot write the results (stdout)", e) from None
 
 
 def run_batch(args) -> int:
     import os
 
-    from ..batch import evaluate_lines, evaluate_stream
-    from ..errors import CaseError, CaseProblem
+    from ..batch import MAX_JOBS, Tally, evaluate_stream
+    from ..errors import XuejiError
 
+    if args.jobs is None or not 0 <= args.jobs <= MAX_JOBS:
+        raise XuejiError(f"--jobs 应为 0 到 {MAX_JOBS} 之间的整数（0 表示 CPU 核数）",
+                         f"--jobs must be 0 to {MAX_JOBS} (0: the number of CPUs)")
+    jobs = min(args.jobs or os.cpu_count() or 1, MAX_JOBS)
     try:
         stream = sys.stdin.buffer if args.batch == "-" else open(args.batch, "rb")
     except OSError as e:
-        raise CaseError([CaseProblem("$", f"无法读取批量文件：{e.strerror}", f"cannot read batch file: {e.strerror}")],
+        from ..errors import CaseError, CaseProblem
+
+        raise CaseError([CaseProblem("$", f"无法读取批量文件：{_os_error_zh(e)}", f"cannot read batch file: {e.strerror}")],
                         kind="unreadable") from None
     progress = None
     if sys.stderr.isatty():
@@ -63,23 +100,20 @@ def run_batch(args) -> int:
 
         bar = tqdm(unit="行", file=sys.stderr, mininterval=0.5, desc="评估")
         progress = bar.update
-    out = sys.stdout
-    jobs = max(1, args.jobs or os.cpu_count() or 1)
+    tally = Tally()
+    _flush_out()
     with stream:
-        if jobs > 1:  # whole-line blocks to worker processes; results come back in order, as bytes
-            out.flush()
-            for data in evaluate_stream(stream, rules_path=args.rules, jobs=jobs, on_progress=progress,
-                                        log_path=args.log):
-                out.buffer.write(data)
-        else:
-            for text in evaluate_lines(stream, rules_path=args.rules, jobs=1, on_progress=progress,
-                                       log_path=args.log):
-                out.write(text)
-                out.write("\n")
-    out.flush()
+        for data in evaluate_stream(stream, rules_path=args.rules, jobs=jobs, on_progress=progress,
+                                    log_path=args.log, tally=tally):
+            _write_out(data)
+    _flush_out()
     if progress:
         bar.close()
-    return 0
+    if tally.errors or tally.internal:
+        print(f"共 {sum(tally.counts())} 个案例：允许 {tally.allow}，不允许 {tally.deny}，"
+              f"错误 {tally.errors}" + (f"，内部错误 {tally.internal}" if tally.internal else "")
+              + "（错误记录见输出中带 error 的行）", file=sys.stderr)
+    return tally.exit_code
 
 
 def run(args) -> int:
@@ -105,7 +139,9 @@ def run(args) -> int:
     if args.format == "text":
         from ..explain import decision_text
 
-        print(decision_text(decision, rs))
+        text = decision_text(decision, rs)
     else:
-        print(json.dumps(decision, ensure_ascii=False, indent=2))
+        text = json.dumps(decision, ensure_ascii=False, indent=2)
+    _write_out((text + "\n").encode("utf-8", "backslashreplace"))
+    _flush_out()
     return 0 if decision["decision"] == "allow" else 1

@@ -14,44 +14,64 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
 
+def _docs(f: Path):
+    """The JSON texts of one cases file: a ``.json`` file is one, anything else JSON Lines (bounded lines)."""
+    from ..batch import bounded_lines
+    from ..validate import DEFAULT_MAX_BYTES
+
+    with open(f, "rb") as fp:
+        if f.suffix == ".json":
+            yield fp.read(DEFAULT_MAX_BYTES + 1)
+        else:
+            for _, raw in bounded_lines(fp):
+                yield raw
+
+
 def _cases(paths: list[Path]):
+    from ..errors import XuejiError
+    from ..ioerrors import IOFailure
+    from ..validate import parse_case_json
+
     for root in paths:
         files = sorted(root.rglob("*.json*")) if root.is_dir() else [root]
         for f in files:
-            text = f.read_text(encoding="utf-8-sig")
-            docs = [text] if f.suffix == ".json" else text.splitlines()
-            for doc in docs:
-                if not doc.strip():
-                    continue
-                try:
-                    obj = json.loads(doc)
-                except ValueError:
-                    continue
-                case = obj.get("case", obj) if isinstance(obj, dict) else None
-                if isinstance(case, dict):
-                    yield case
+            try:
+                for doc in _docs(f):
+                    if not doc.strip():
+                        continue
+                    try:  # parsed as evaluation parses it: what it refuses was never logged
+                        obj = parse_case_json(doc)
+                    except XuejiError:
+                        continue
+                    case = obj.get("case", obj) if isinstance(obj, dict) else None
+                    if isinstance(case, dict):
+                        yield case
+            except OSError as e:
+                raise IOFailure(f"无法读取案例 {f}", f"cannot read cases {f}", e) from None
 
 
 def run(args) -> int:
-    from ..audit import DecisionLog, read_log
+    from ..audit import DecisionLog, _salt_for, read_log
     from ..engine import evaluate_dict
     from ..errors import XuejiError
+    from ..ioerrors import IOFailure
     from ..ruleset import load_ruleset
 
     rs = load_ruleset(args.rules)
-    hasher = DecisionLog.__new__(DecisionLog)
+    hasher = DecisionLog.__new__(DecisionLog)  # hashing only: never opens (or creates) the log or its salt
     hasher.path = Path(args.log)
-    from ..audit import _salt_for
-
-    hasher.salt = _salt_for(hasher.path)
+    if not hasher.path.is_file():
+        raise IOFailure(f"无法读取决定记录 {args.log}", f"cannot read the decision log {args.log}",
+                        FileNotFoundError(2, "No such file or directory"))
+    hasher.salt = _salt_for(hasher.path, create=False)
     by_hash = {hasher.case_hash(c): c for c in _cases([Path(p) for p in args.cases])}
 
     torn, replayed, missing, changed = [], 0, 0, []
-    for n, rec in read_log(args.log):
+    for n, rec in _records(read_log(args.log), args.log):
         if rec is None:
             torn.append(n)
             continue
-        case = by_hash.get(rec["case_hash"])
+        case = by_hash.get(rec["case_hash"]) if isinstance(rec["case_hash"], str) else None
         if case is None:
             missing += 1
             continue
@@ -77,3 +97,13 @@ def run(args) -> int:
             print(f"注意：第 {'、'.join(map(str, torn))} 行不完整或无法读取，已跳过", file=sys.stderr)
         print(f"重新评估 {replayed} 个决定，{len(changed)} 个有变化；{missing} 个记录没有给出案例。")
     return 1 if changed else 0
+
+
+def _records(pairs, path: str):
+    """The log's records; a read failure is the user's error (exit 2)."""
+    from ..ioerrors import IOFailure
+
+    try:
+        yield from pairs
+    except OSError as e:
+        raise IOFailure(f"无法读取决定记录 {path}", f"cannot read the decision log {path}", e) from None

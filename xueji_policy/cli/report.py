@@ -19,6 +19,11 @@ def run(args) -> int:
 
     rs = load_ruleset(args.rules)
     results = run_all(Path(args.cases) if args.cases else default_cases_dir(rs), rs)
-    out = write_report(rs, results, Path(args.output))
+    try:
+        out = write_report(rs, results, Path(args.output))
+    except OSError as e:  # an unwritable target is the user's to fix: exit 2, not an internal error
+        from ..ioerrors import IOFailure
+
+        raise IOFailure(f"无法写入报告 {args.output}", f"cannot write the report {args.output}", e) from None
     print(f"已生成 {out}", file=sys.stderr)
     return 0

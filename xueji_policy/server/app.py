@@ -485,20 +485,25 @@ def create_app(config: ServerConfig | None = None, service: PolicyService | None
             spool = await _spool(request, config.max_batch_body_bytes, config)
             lines = _ndjson_lines(spool, config)
         else:
-            raw = await read_body(request, min(config.max_batch_body_bytes, config.max_array_body_bytes), config)
-            try:  # parsed off the event loop: other requests are served meanwhile
-                items = await run_in_threadpool(_parse_array, raw)
-            except (UnicodeDecodeError, ValueError, RecursionError) as e:
-                what = "嵌套过深" if isinstance(e, RecursionError) else str(e)[:300]
-                raise CaseError([CaseProblem("$", f"JSON 格式错误：{what}", f"malformed JSON: {what}")],
-                                kind="malformed_json") from None
-            if not isinstance(items, list):
-                raise CaseError([CaseProblem("$", "批量请求应为 JSON 数组（或使用 application/x-ndjson）",
-                                             "a batch is a JSON array (or application/x-ndjson)")])
-            if len(items) > config.max_batch_cases:
-                return problem(422, "案例过多", f"一次最多 {config.max_batch_cases} 个案例，收到 {len(items)} 个",
+            # Spooled, then scanned once for the elements' offsets (batch.json_array_spans): counted while
+            # scanning (no array is built), each element parsed on its own like a single case.
+            from ..batch import BatchTooLong, json_array_spans
+
+            spool = await _spool(request, min(config.max_batch_body_bytes, config.max_array_body_bytes), config)
+            try:
+                spans = await run_in_threadpool(json_array_spans, spool, max_items=config.max_batch_cases)
+            except BatchTooLong:
+                spool.close()
+                return problem(422, "案例过多", f"一次最多 {config.max_batch_cases} 个案例，收到至少 "
+                               f"{config.max_batch_cases + 1} 个（数到上限即停止读取）",
                                code="batch_too_long", message_en=f"at most {config.max_batch_cases} cases")
-            lines = _items(items)
+            except BaseException:
+                spool.close()
+                raise
+            lines = _array_items(spool, spans)
+            # The budget is for deciding; the scan is bounded by the body's size.
+            started = config.clock()
+            real_deadline = loop.time() + config.time_budget_seconds
         return StreamingResponse(_stream(lines, pool, config, started, real_deadline),
                                  media_type="application/x-ndjson")
 
@@ -723,22 +728,25 @@ def _examples() -> list[dict]:
     return out
 
 
-def _parse_array(raw: bytes) -> Any:
-    return json.loads(raw.decode("utf-8-sig")) if raw.strip() else None
-
-
-def _items(items: list):
+def _array_items(spool, spans: list):
     async def gen():
-        for n, item in enumerate(items, 1):
-            yield n, item, None
+        from ..batch import json_array_items
+
+        try:
+            for n, raw in json_array_items(spool, spans):
+                yield n, raw, None
+        finally:
+            spool.close()
     return gen()
 
 
 def _ndjson_lines(spool, config: ServerConfig):
     async def gen():
+        from ..batch import bounded_lines
+
         try:
             count = 0
-            for n, raw in enumerate(spool, 1):
+            for n, raw in bounded_lines(spool):  # a huge line is refused, never read whole
                 if not raw.strip():
                     continue
                 count += 1
