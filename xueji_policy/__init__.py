@@ -27,13 +27,32 @@ Each stage reports its own located error type (``errors.py``); a rule set with a
 error refuses to load.  The facade below is the stable API.
 """
 
-__version__ = "0.1.0"
+from .errors import CalendarError, CaseError, NotInForceError, RuleError, RuleSetError, XuejiError
 
-from .errors import CalendarError, CaseError, NotInForceError, RuleError, RuleSetError, XuejiError  # noqa: E402
+
+def _version() -> str:
+    """The installed distribution's version; in a bare source checkout, pyproject.toml's."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("xueji-policy")
+    except PackageNotFoundError:
+        import tomllib
+        from pathlib import Path
+
+        try:
+            with open(Path(__file__).resolve().parent.parent / "pyproject.toml", "rb") as f:
+                project = tomllib.load(f).get("project", {})
+        except (OSError, tomllib.TOMLDecodeError):
+            return "0+unknown"
+        return str(project.get("version", "0+unknown")) if project.get("name") == "xueji-policy" else "0+unknown"
 
 
 def __getattr__(name):
     # Import lazily so that `import xueji_policy` (and the CLI's start-up) stays cheap.
+    if name == "__version__":
+        globals()["__version__"] = v = _version()
+        return v
     if name in ("evaluate", "evaluate_dict", "default_ruleset"):
         from . import engine
 
@@ -49,5 +68,5 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
-__all__ = ["evaluate", "evaluate_dict", "load_ruleset", "default_ruleset", "RuleSet", "Rule", "Decision", "Case",
+__all__ = ["__version__", "evaluate", "evaluate_dict", "load_ruleset", "default_ruleset", "RuleSet", "Rule", "Decision", "Case",
            "Reason", "XuejiError", "RuleError", "RuleSetError", "CaseError", "NotInForceError", "CalendarError"]

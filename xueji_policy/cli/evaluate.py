@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import sys
 
+from .argparse_zh import RULES_HELP, integer
+
 
 def add_arguments(p) -> None:
     p.add_argument("case", metavar="CASE.json", nargs="?", help="案例文件，或 - 表示标准输入")
     p.add_argument("--batch", metavar="IN.jsonl", help="批量：每行一个案例（- 为标准输入），按顺序每行输出一个决定或错误记录")
-    p.add_argument("--jobs", type=int, default=1, metavar="N", help="批量时使用的进程数（默认 1）")
+    p.add_argument("--jobs", type=integer, default=1, metavar="N", help="批量时使用的进程数（默认 1）")
     p.add_argument("--log", metavar="FILE", help="把每个决定追加记录到 FILE（JSON Lines；不含个人信息，仅有加盐哈希）")
-    p.add_argument("--rules", metavar="DIR", help="规则目录（默认：随包发布的 rules/）")
+    p.add_argument("--rules", metavar="DIR", help=RULES_HELP)
     p.add_argument("--format", choices=("json", "text"), default="json", help="输出格式：json（默认）或 text（中文摘要）")
     p.add_argument("--explain", action="store_true", help="附上逐条规则的求值过程")
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import sys
 
+from .argparse_zh import RULES_HELP, integer, number
+
 
 def add_arguments(p) -> None:
     p.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1）")
-    p.add_argument("--port", type=int, default=8080, help="端口（默认 8080）")
-    p.add_argument("--rules", metavar="DIR", help="规则目录（默认：随包发布的 rules/）")
-    p.add_argument("--max-body", type=int, default=1 << 20, metavar="BYTES", help="单个案例请求体上限（默认 1 MiB）")
-    p.add_argument("--max-batch", type=int, default=100_000, metavar="N", help="一次批量请求的案例数上限")
-    p.add_argument("--max-batch-body", type=int, default=256 << 20, metavar="BYTES", help="批量请求体上限")
-    p.add_argument("--time-budget", type=float, default=10.0, metavar="SECONDS", help="每个请求的处理时限（秒）")
+    p.add_argument("--port", type=integer, default=8080, help="端口（默认 8080）")
+    p.add_argument("--rules", metavar="DIR", help=RULES_HELP)
+    p.add_argument("--max-body", type=integer, default=1 << 20, metavar="BYTES", help="单个案例请求体上限（默认 1 MiB）")
+    p.add_argument("--max-batch", type=integer, default=100_000, metavar="N", help="一次批量请求的案例数上限")
+    p.add_argument("--max-batch-body", type=integer, default=256 << 20, metavar="BYTES", help="批量请求体上限")
+    p.add_argument("--time-budget", type=number, default=10.0, metavar="SECONDS", help="每个请求的处理时限（秒）")
 
 
 def run(args) -> int:
