@@ -35,6 +35,9 @@ def run(args) -> int:
     from ..ruleset import load_ruleset
 
     paths = [Path(p) for p in args.paths]
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise XuejiError(f"路径不存在：{'、'.join(map(str, missing))}", f"no such path: {', '.join(map(str, missing))}")
     old_date = new_date = None
     with tempfile.TemporaryDirectory() as tmp:
         if args.git:

@@ -39,7 +39,9 @@ EXIT_CODES: dict[str, list[tuple[int, str, str]]] = {
     "test": [(0, "全部黄金案例通过", "all pass"), (1, "有黄金案例未通过", "failures"), _ERROR],
     "diff": [(0, "没有决定变化的案例", "no change"), (1, "有决定变化的案例", "changes"), _ERROR],
     "replay": [(0, "没有决定会不同", "no change"), (1, "有决定会不同", "changes"), _ERROR],
-    "serve": [(0, "服务正常停止（Ctrl-C 或 SIGTERM）", "stopped"), _ERROR],
+    # SIGTERM ends the service as terminated by that signal (143 in a shell), as servers do.
+    "serve": [(0, "服务已停止（Ctrl-C）；收到 SIGTERM 时按惯例以该信号结束（shell 中为 143）", "stopped (Ctrl-C)"),
+              _ERROR],
     "report": [(0, "报告已生成", "written"), _ERROR],
     "coverage": [(0, "逐条完备", "complete"), (1, "有缺口", "gaps"), _ERROR],
     "--version": [(0, "已显示版本", "shown"), (2, "规则集无法加载", "rules do not load")],
@@ -93,6 +95,14 @@ def version_text() -> str:
             f"规则目录：{rs.path}")
 
 
+def _os_error_zh(e: OSError) -> str:
+    import errno
+
+    return {errno.ENOENT: "文件或目录不存在", errno.EACCES: "没有权限", errno.EISDIR: "这是一个目录，不是文件",
+            errno.ENOTDIR: "路径中有一部分不是目录", errno.ENOSPC: "磁盘空间不足", errno.EROFS: "文件系统只读"}.get(
+        e.errno or 0, e.strerror or "无法访问")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     with chinese():
@@ -119,6 +129,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as e:  # a path the user gave: missing, unreadable, a directory, a full disk …
+        from ..privacy import mask_ids_in_text
+
+        where = f" {e.filename}" if e.filename else ""
+        print(mask_ids_in_text(f"错误：无法访问文件{where}：{_os_error_zh(e)}"), file=sys.stderr)
+        return 2
     except Exception as e:  # a bug of ours: say so plainly, keep the traceback for developers
         import os
         import traceback
