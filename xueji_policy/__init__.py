@@ -57,7 +57,11 @@ def __getattr__(name):
         from . import engine
 
         return getattr(engine, name)
-    if name in ("load_ruleset", "RuleSet", "Rule"):
+    if name == "load_ruleset":
+        from .pipeline import load_ruleset
+
+        return load_ruleset
+    if name in ("RuleSet", "Rule"):
         from . import ruleset
 
         return getattr(ruleset, name)

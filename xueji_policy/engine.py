@@ -21,8 +21,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .errors import EvaluationError
+from .pipeline import load_ruleset
 from .privacy import mask_ids_in_text, may_hold_id
-from .ruleset import RuleSet, load_ruleset
+from .ruleset import RuleSet
 
 if TYPE_CHECKING:  # pydantic models are imported only by the typed facade
     from .models import Case, Decision

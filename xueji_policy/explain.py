@@ -45,6 +45,7 @@ class _Tracer:
         self.calendar = calendar
         self.compiler = Compiler(calendar)
         self.fns: dict[int, Any] = {}
+        self.shown: set[int] = set()  # let expansions already spelled out in the current rule
 
     def value(self, e: A.Expr, case, params, env):
         fn = self.fns.get(id(e))
@@ -69,7 +70,11 @@ class _Tracer:
             out["operands"] = [self.leaf(e.operand, case, params, env, depth)]
         elif isinstance(e, A.Path) and e.root == "let" and e.expansion is not None and len(e.parts) == 1:
             out["let"] = e.parts[0]
-            out["children"] = [self.node(e.expansion, case, params, env, depth + 1)]
+            if id(e.expansion) in self.shown:  # a named condition is spelled out once per rule
+                out["shown_above"] = True
+            else:
+                self.shown.add(id(e.expansion))
+                out["children"] = [self.node(e.expansion, case, params, env, depth + 1)]
         elif isinstance(e, A.Call):
             out["operands"] = [self.leaf(a, case, params, env, depth) for a in e.args]
             if e.name in _WORKDAY_FUNCS:
@@ -107,6 +112,7 @@ def trace(rs, case: dict, params: dict, allowed: bool = True, day: _dt.date | No
     env: dict = {}
     out = []
     for r in ar.forbids + ar.permits + ar.obligations:
+        tracer.shown = set()
         entry = {"rule": r.id, "cite": r.cite_text, "effect": r.effect, "message": r.message,
                  "in_force": r.in_force(day)}
         if not entry["in_force"]:

@@ -71,11 +71,15 @@ def _exprs(rule: Rule) -> list[A.Expr]:
     return out
 
 
-def _walk_expanded(e: A.Expr):
+def _walk_expanded(e: A.Expr, seen: set[int] | None = None):
+    """Every node, named conditions expanded once each (they are shared, not copied)."""
+    seen = set() if seen is None else seen
     for node in A.walk(e):
         yield node
-        if isinstance(node, A.Path) and node.root == "let" and node.expansion is not None:
-            yield from _walk_expanded(node.expansion)
+        if isinstance(node, A.Path) and node.root == "let" and node.expansion is not None \
+                and id(node.expansion) not in seen:
+            seen.add(id(node.expansion))
+            yield from _walk_expanded(node.expansion, seen)
 
 
 def params_used(rule: Rule) -> set[str]:

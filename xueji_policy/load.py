@@ -205,6 +205,10 @@ def load_yaml_file(path: Path, shown: str | None = None) -> Y:
         raw = Path(path).read_bytes()
     except OSError as e:
         raise YamlError(f"无法读取文件：{e.strerror}", Location(shown, 1, 1), message_en=str(e)) from None
+    return load_yaml_bytes(raw, shown)
+
+
+def load_yaml_bytes(raw: bytes, shown: str) -> Y:
     if len(raw) > MAX_FILE_BYTES:
         raise YamlError(f"文件过大（超过 {MAX_FILE_BYTES // 1024} KiB）", Location(shown, 1, 1),
                         message_en="file too large")

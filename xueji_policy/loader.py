@@ -20,10 +20,12 @@ import jsonschema
 from .cites import ArticleStructure, Cite, CiteSyntaxError, parse_cite
 from .errors import CheckError, CiteError, DuplicateError, Location, RuleError, RuleSetError, StructureError
 from .lang.check import Scope, check_expr, did_you_mean
+from .lang.codegen import CodegenError
 from .lang.compile import Compiler, parse_monthday
 from .lang.parse import Source, parse_expr
 from .lang.types import BOOL, DATE, Type, action_sections, schema_to_type
-from .load import Y, load_yaml_file
+from .load import Y, load_yaml_bytes
+from .rulefiles import CALENDAR_DIR, RULE_SUFFIXES, SCHEMA_SUFFIXES, RuleFiles, read_rule_files
 from .ruleset import (
     _ANNEX_FILE,
     _ARTICLE_FILE,
@@ -36,12 +38,15 @@ from .ruleset import (
     RuleSet,
     packaged_schema,
 )
-from .workdays import default_calendar
+from .workdays import WorkCalendar, default_calendar
 
 
 class Loader:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, files: RuleFiles | None = None):
         self.root = root
+        # Every byte the rule set is built from, read once (rulefiles.py); names are relative paths.
+        self.src = files if files is not None else read_rule_files(root)
+        self.schema_file: str | None = None  # the rules directory's own case schema, if any
         self.errors: list[RuleError] = []
         # What failed to load, so that later stages do not pile follow-on errors on it.
         self.failed_articles: set[int] = set()
@@ -49,11 +54,10 @@ class Loader:
         self.lets_failed = False
 
     def shown(self, p: Path) -> str:
-        try:
-            rel = p.resolve().relative_to(self.root.resolve().parent)
-            return str(rel)
-        except ValueError:
-            return str(p)
+        return self.src.shown(p.as_posix())
+
+    def exists(self, p: Path) -> bool:
+        return p.as_posix() in self.src.files
 
     def add(self, err: RuleError) -> None:
         self.errors.append(err)
@@ -61,18 +65,19 @@ class Loader:
     # -- whole set ------------------------------------------------------------
     def load(self) -> RuleSet:
         root = self.root
-        if not root.is_dir():
-            raise RuleSetError([StructureError(f"规则目录不存在：{root}", Location(str(root), 1, 1),
-                                               message_en=f"rules directory not found: {root}")])
-        files = sorted(p for p in root.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
-        calendar_files = sorted((root / "calendar").glob("*.y*ml")) if (root / "calendar").is_dir() else []
-        meta_path = root / "ruleset.yaml"
+        if self.src.problems:  # a missing directory, a link out of it, an unreadable file …
+            raise RuleSetError(self.src.problems)
+        files = [Path(n) for n in self.src.names(RULE_SUFFIXES)]
+        calendar_files = [Path(n) for n in self.src.names(RULE_SUFFIXES, CALENDAR_DIR)]
+        meta_path = Path("ruleset.yaml")
 
         meta = self._load_meta(meta_path)
         schema = self._case_schema(meta)
         case_type = schema_to_type(schema) if schema else None
         try:
-            calendar = default_calendar(root)
+            calendar = WorkCalendar(files={self.src.shown(n.as_posix()): self.src.files[n.as_posix()]
+                                           for n in calendar_files}) if self.src.has_dir(CALENDAR_DIR) \
+                else default_calendar(None)
         except RuleError as e:
             self.add(e)
             calendar = default_calendar(None)
@@ -93,33 +98,39 @@ class Loader:
                 self.failed_articles.add(int(_ARTICLE_FILE.match(name).group(1)))
 
         articles = self._articles(docs)
-        params = self._params(root / "parameters.yaml", articles)
+        params = self._params(Path("parameters.yaml"), articles)
         rules: list[Rule] = []
-        global_lets = self._global_lets(root / "definitions.yaml")
+        global_lets = self._global_lets(Path("definitions.yaml"))
         if schema is not None and case_type is not None:
             rules = self._rules(docs, articles, params, schema, case_type, calendar, global_lets)
         if self.errors:
             raise RuleSetError(self.errors)
 
         all_files = [meta_path] + [p for p in files if p != meta_path] + calendar_files
-        from .cache import fingerprint
-
         eff = meta.get("effective_from")
-        return RuleSet(
+        rs = RuleSet(
             name=meta.get("name", root.name), version=str(meta.get("version", "0")),
             document=meta.get("document"), effective_from=eff, rules=rules, articles=articles,
             params=params, case_schema=schema, case_type=case_type, calendar=calendar,
-            sha256=fingerprint(root), path=root, files=[self.shown(p) for p in all_files])
+            sha256=self.src.sha256, path=root, files=[self.shown(p) for p in all_files])
+        try:
+            rs.build_plans()
+        except (CodegenError, RecursionError, MemoryError) as e:  # pragma: no cover - the checker should prevent it
+            first = rules[0] if rules else None
+            raise RuleSetError([CheckError(f"规则无法编译为可执行代码：{e}", Location(first.file, first.line, 1)
+                                           if first else Location(str(root), 1, 1),
+                                           message_en=f"rules could not be compiled: {e}")]) from None
+        return rs
 
     def _yaml(self, p: Path) -> Y | None:
         try:
-            return load_yaml_file(p, self.shown(p))
+            return load_yaml_bytes(self.src.files[p.as_posix()], self.shown(p))
         except RuleError as e:
             self.add(e)
             return None
 
     def _load_meta(self, path: Path) -> dict:
-        if not path.exists():
+        if not self.exists(path):
             self.add(StructureError("缺少 ruleset.yaml（规则集名称、版本、生效日期）", Location(self.shown(path), 1, 1),
                                     message_en="missing ruleset.yaml"))
             return {"effective_from": _dt.date.min}
@@ -137,16 +148,26 @@ class Loader:
         rel = meta.get("case_schema")
         if not rel:
             return packaged_schema("case.schema.json")
-        p = self.root / rel
         y: Y = meta["_y"]
+        # Only a JSON file inside the rules directory, read with the rest (and so in the fingerprint).
+        if not isinstance(rel, str) or "/" in rel or "\\" in rel or rel not in self.src.files \
+                or not rel.endswith(SCHEMA_SUFFIXES):
+            self.add(StructureError("案例格式文件须是规则目录中的 .json 文件（只写文件名）", y.key_loc("case_schema"),
+                                    message_en="case_schema must name a .json file in the rules directory"))
+            return None
         try:
-            schema = json.loads(p.read_text(encoding="utf-8"))
+            schema = json.loads(self.src.files[rel].decode("utf-8"))
             jsonschema.Draft202012Validator.check_schema(schema)
             schema_to_type(schema)
+            self.schema_file = rel
             return schema
-        except (OSError, ValueError, jsonschema.SchemaError) as e:
-            self.add(StructureError(f"案例格式文件无法使用：{rel}（{e}）", y.key_loc("case_schema"),
-                                    message_en=f"case schema unusable: {e}"))
+        except jsonschema.SchemaError as e:
+            self.add(StructureError(f"案例格式文件不是有效的 JSON Schema：{rel}（{e.message[:200]}）",
+                                    y.key_loc("case_schema"), message_en=f"case schema unusable: {e.message[:200]}"))
+            return None
+        except (ValueError, UnicodeDecodeError, RecursionError) as e:
+            self.add(StructureError(f"案例格式文件无法使用：{rel}（{str(e)[:200]}）", y.key_loc("case_schema"),
+                                    message_en=f"case schema unusable: {str(e)[:200]}"))
             return None
 
     # -- shape ----------------------------------------------------------------
@@ -186,7 +207,7 @@ class Loader:
 
     # -- parameters -----------------------------------------------------------
     def _params(self, path: Path, articles: dict[str, Article]) -> dict[str, Parameter]:
-        if not path.exists():
+        if not self.exists(path):
             return {}
         y = self._yaml(path)
         if y is None or not self._shape(y, packaged_schema("parameters.schema.json")):
@@ -282,7 +303,7 @@ class Loader:
 
     # -- rules ----------------------------------------------------------------
     def _global_lets(self, path: Path) -> dict[str, Y]:
-        if not path.exists():
+        if not self.exists(path):
             return {}
         y = self._yaml(path)
         if y is None or not self._shape(y, _DEFINITIONS_SCHEMA):
@@ -624,6 +645,14 @@ def _shape_error(y: Y, e: jsonschema.ValidationError) -> StructureError:
     if kw == "format":
         return StructureError(f"{where}：不是有效日期（应为 YYYY-MM-DD）", node.loc, rule_id=rid,
                               message_en=f"{where}: not a valid date")
+    bounds = {"maxProperties": ("最多 {} 项", "at most {} entries"), "maxItems": ("最多 {} 项", "at most {} items"),
+              "minItems": ("至少 {} 项", "at least {} items"), "maxLength": ("最长 {} 个字符", "at most {} characters"),
+              "minLength": ("至少 {} 个字符", "at least {} characters"), "minimum": ("不小于 {}", "at least {}"),
+              "maximum": ("不大于 {}", "at most {}")}
+    if kw in bounds:  # never echo the offending value: it may be a whole mapping
+        zh, en = bounds[kw]
+        return StructureError(f"{where}：超出限制（{zh.format(e.validator_value)}）", node.loc, rule_id=rid,
+                              message_en=f"{where}: out of bounds ({en.format(e.validator_value)})")
     if kw == "oneOf" and not path:
         return StructureError("文件须有 article（条号）或 annex（附件号）之一", node.loc,
                               message_en="a rule file has exactly one of article or annex")

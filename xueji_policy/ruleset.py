@@ -161,6 +161,14 @@ class Rule:
         self.reason = {"rule": self.id, **self.cite.to_dict(), "cite": self.cite_text, "message": self.message}
         self.reason_unmet = {**self.reason, "message": self.message_unmet} if self.message_unmet else self.reason
 
+    def compile_closures(self, compiler) -> None:
+        """The closures of this rule's conditions (explain, lint, golden), from its checked ASTs."""
+        self.when = compiler.compile(self.when_ast)
+        self.unless = compiler.compile(self.unless_ast) if self.unless_ast is not None else None
+        self.due = compiler.compile(self.due_ast) if self.due_ast is not None else None
+        for o in self.outcomes:
+            o.when = compiler.compile(o.when_ast) if o.when_ast is not None else None
+
     def in_force(self, day: _dt.date) -> bool:
         return (self.effective_from is None or self.effective_from <= day) and \
             (self.effective_to is None or day < self.effective_to)
@@ -254,15 +262,34 @@ class RuleSet:
                 return A.BoolOp("and", (r.when_ast, A.Not(r.unless_ast, type=T_BOOL)), type=T_BOOL)
 
             params = self.params_on(day)
-            tag = f"{action}_{stretch[0]}_{stretch[1]}"
-            decide = build_function(f"decide_{tag}", [condition(r) for r in forbids + permits], self.calendar, params)
-            oblige = build_function(f"oblige_{tag}", [condition(r) for r in obligations], self.calendar, params,
+            # Function names are fixed: an action's name is data (any text), never part of code.
+            decide = build_function("decide", [condition(r) for r in forbids + permits], self.calendar, params)
+            oblige = build_function("oblige", [condition(r) for r in obligations], self.calendar, params,
                                     dues=[r.due_ast for r in obligations])
             rules = forbids + permits + obligations
-            match = build_function(f"match_{tag}", [condition(r) for r in rules], self.calendar, params,
+            match = build_function("match", [condition(r) for r in rules], self.calendar, params,
                                    labels=[r.id for r in rules])
             plan = self._plans[key] = Plan(forbids, permits, obligations, decide, oblige, match)
         return plan
+
+    def attach_closures(self) -> None:
+        from .lang.compile import Compiler
+
+        compiler = Compiler(self.calendar)
+        for r in self.rules:
+            r.compile_closures(compiler)
+
+    def stretch_days(self) -> list[_dt.date]:
+        """One day in each stretch of dates on which the rules and parameters stay the same."""
+        days = {self.effective_from} | {d for d in self._rule_dates + self._change_dates if d >= self.effective_from}
+        return sorted(days)
+
+    def build_plans(self) -> None:
+        """The plan stage, eagerly: every action on every stretch of dates, so that a rule set that
+        loads is one that evaluates (anything ``check`` accepts must run)."""
+        for action in self.actions:
+            for day in self.stretch_days():
+                self.plan(action, day)
 
     def reason_model(self, reason: dict):
         """The pydantic Reason of one of this set's rules' reason dicts (built once per rule)."""
@@ -352,24 +379,10 @@ class RuleSet:
 # --------------------------------------------------------------------------- loading
 
 
-def load_ruleset(path: str | Path | None = None, *, cache: bool = True) -> RuleSet:
-    """Load, check and compile every rule file under ``path`` (default: the shipped rules).
+def __getattr__(name: str):
+    # Transitional: ``load_ruleset`` lives in pipeline.py (it drives the stages and the cache).
+    if name == "load_ruleset":
+        from .pipeline import load_ruleset
 
-    Raises ``RuleSetError`` listing every located error; never returns a partial set.
-    Unchanged rule files are read from the compiled-rule cache (``cache.py``).
-    """
-    from . import cache as _cache
-
-    root = Path(path) if path is not None else default_rules_dir()
-    if root.is_dir():
-        sha = _cache.fingerprint(root)
-        if cache:
-            cached = _cache.read(sha, root)
-            if cached is not None:
-                return cached
-    from .loader import Loader
-
-    rs = Loader(root).load()
-    if cache:
-        _cache.write(rs)
-    return rs
+        return load_ruleset
+    raise AttributeError(name)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import RuleSetError
-from .ruleset import RuleSet, load_ruleset
+from .pipeline import load_ruleset
+from .ruleset import RuleSet
 
 
 @dataclass

@@ -132,9 +132,10 @@ class _OverrideParser:
     column of the offending entry.
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, data: bytes | None = None):
         self.path = path
         self.file = str(path)
+        self.data = data  # the file's bytes when the caller has read them (rulefiles.py)
         self.lines: list[str] = []
 
     # -- errors
@@ -154,7 +155,7 @@ class _OverrideParser:
 
     def parse(self) -> _Override:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = self.data.decode("utf-8") if self.data is not None else self.path.read_text(encoding="utf-8")
         except UnicodeDecodeError as e:
             raise YamlError("节假日覆盖文件不是 UTF-8 编码", Location(self.file, 1, 1),
                             message_en=f"calendar override is not UTF-8: {e}") from None
@@ -305,9 +306,13 @@ def _load_overrides(override_dir: Path) -> dict[int, _Override]:
         raise StructureError(f"节假日覆盖目录不存在：{override_dir}", Location(str(override_dir), 1, 1),
                              message_en=f"calendar override directory not found: {override_dir}")
     files = sorted(p for p in override_dir.iterdir() if p.is_file() and p.suffix in (".yaml", ".yml"))
+    return _parse_overrides([(p, None) for p in files])
+
+
+def _parse_overrides(files: list[tuple[Path, bytes | None]]) -> dict[int, _Override]:
     out: dict[int, _Override] = {}
-    for path in files:
-        ov = _OverrideParser(path).parse()
+    for path, data in files:
+        ov = _OverrideParser(path, data).parse()
         if ov.year in out:
             raise StructureError(
                 f"{ov.year} 年的节假日覆盖数据重复：{out[ov.year].file} 与 {path}",
@@ -341,9 +346,13 @@ def _as_date(d: object, what: str = "date") -> date:
 class WorkCalendar:
     """Working-day arithmetic over chinese_calendar's data plus optional YAML overrides."""
 
-    def __init__(self, override_dir: Path | str | None = None):
+    def __init__(self, override_dir: Path | str | None = None, *, files: dict[str, bytes] | None = None):
+        """Overrides from ``override_dir``, or from ``files`` (shown name → bytes) already read."""
         self.override_dir = Path(override_dir) if override_dir is not None else None
-        self._overrides = _load_overrides(self.override_dir) if self.override_dir is not None else {}
+        if files is not None:
+            self._overrides = _parse_overrides([(Path(n), b) for n, b in sorted(files.items())])
+        else:
+            self._overrides = _load_overrides(self.override_dir) if self.override_dir is not None else {}
         self._years: dict[int, _Year] = {}
 
     def __repr__(self) -> str:

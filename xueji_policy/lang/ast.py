@@ -222,3 +222,26 @@ def children(e: Expr) -> tuple:
     if isinstance(e, Quant):
         return (e.iterable, e.body)
     return ()
+
+
+def free_vars(e: Expr, _memo: dict | None = None) -> set[str]:
+    """Quantifier variables an expression reads without binding them itself."""
+    memo = {} if _memo is None else _memo
+    hit = memo.get(id(e))
+    if hit is not None:
+        return hit
+    out = memo[id(e)] = _free_vars_of(e, memo)
+    return out
+
+
+def _free_vars_of(e: Expr, memo: dict) -> set[str]:
+    if isinstance(e, Path) and e.root == "var":
+        return {e.parts[0]}
+    if isinstance(e, Quant):
+        return free_vars(e.iterable, memo) | (free_vars(e.body, memo) - {e.var})
+    if isinstance(e, Path) and e.root == "let" and e.expansion is not None:
+        return free_vars(e.expansion, memo)
+    out: set[str] = set()
+    for child in children(e):
+        out |= free_vars(child, memo)
+    return out

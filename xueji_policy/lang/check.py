@@ -8,6 +8,7 @@ compiler needs no second look at the schema.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import re
 from dataclasses import dataclass, field
@@ -84,6 +85,18 @@ class LetDef:
     ast: A.Expr | None  # None: it did not parse (its error is reported already)
     source: Source
     failed: bool = False  # its error has been reported once; uses stay silent
+    # Checked expansions shared by every use in the same context (actions and the types of the
+    # quantifier variables the body reads): a let used twice by the next one must not double the
+    # work at each level (exponential in the chain's length).
+    checked: dict = field(default_factory=dict)
+    _heads: frozenset | None = None
+
+    def heads(self) -> frozenset:
+        """The first name of every path in the body (the free variables are among them)."""
+        if self._heads is None:
+            self._heads = frozenset(n.parts[0] for n in A.walk(self.ast) if isinstance(n, A.Path)) \
+                if self.ast is not None else frozenset()
+        return self._heads
 
 
 class AlreadyReported(CheckError):
@@ -216,24 +229,29 @@ class Checker:
         return self._descend(e, t, parts, 1, offsets, head)
 
     def _let(self, e: A.Path, head: str, offsets) -> Type:
-        import copy
-
         let = self.scope.lets[head]
         if let.failed:
             raise AlreadyReported("", None)
         if head in self.scope.expanding:
             raise self.error(f"命名条件 '{head}' 循环引用自身", e.pos, f"let '{head}' refers to itself")
-        expansion = copy.deepcopy(let.ast)
-        self.scope.expanding += (head,)
-        try:
-            t = Checker(self.scope, let.source).visit(expansion)
-        except AlreadyReported:
-            raise
-        except CheckError:
-            let.failed = True  # reported now, by this first use; later uses stay silent
-            raise
-        finally:
-            self.scope.expanding = self.scope.expanding[:-1]
+        free = tuple(sorted((v, repr(t)) for v, t in self.scope.vars.items() if v in let.heads()))
+        key = (self.scope.actions, free)
+        hit = let.checked.get(key)
+        if hit is None:
+            # One checked copy per context, shared by all its uses (the AST becomes a DAG).
+            expansion = copy.deepcopy(let.ast)
+            self.scope.expanding += (head,)
+            try:
+                t = Checker(self.scope, let.source).visit(expansion)
+            except AlreadyReported:
+                raise
+            except CheckError:
+                let.failed = True  # reported now, by this first use; later uses stay silent
+                raise
+            finally:
+                self.scope.expanding = self.scope.expanding[:-1]
+            hit = let.checked[key] = (expansion, t)
+        expansion, t = hit
         e.root = "let"
         e.expansion = expansion
         if len(e.parts) > 1:

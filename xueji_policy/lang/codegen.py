@@ -87,11 +87,46 @@ def _memo(m: dict, key: int, thunk):
     return value
 
 
+def _memo_key(x):
+    # Quantifier variables are elements of the case's lists (alive for the whole evaluation), or
+    # scalars: hashable values key by value, the rest by identity.
+    try:
+        hash(x)
+    except TypeError:
+        return ("id", id(x))
+    return (type(x), x)
+
+
+def _memo_args(m: dict, key: int, fn, *args):
+    k = (key,) + tuple(_memo_key(a) for a in args)
+    if k in m:
+        return m[k]
+    value = m[k] = fn(*args)
+    return value
+
+
 def _count(gen):
     return sum(1 for x in gen if x)
 
 
 _CMP = {"<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge"}
+# Closed sets: an operator or function name outside them is refused, never pasted into source
+# (the AST may come from the compiled-rule cache).
+_EQ_OPS = frozenset({"==", "!="})
+_ARITH_OPS = frozenset({"+", "-"})
+_BOOL_OPS = frozenset({"and", "or"})
+_QUANTS = frozenset({"any", "all", "count"})
+_GENERATORS = {n: "g_" + n for n in ("Literal", "ListLit", "Path", "Field", "Not", "Neg", "BoolOp", "Compare",
+                                      "Arith", "In", "IsNull", "Call", "Quant")}
+_LITERAL_TYPES = (type(None), bool, int, float, str)
+_ROOTS = frozenset({"case", "param", "var", "let"})
+# A nested function every this many levels keeps the generated source's nesting far below
+# Python's parser limits (about 200 brackets).
+_LIFT_DEPTH = 12
+
+
+class CodegenError(ValueError):
+    """The AST is not one the checker could have produced (never raised for a checked rule set)."""
 
 
 class _Gen:
@@ -108,6 +143,12 @@ class _Gen:
         self.consts: dict[str, Any] = {}  # constant objects (member sets) → global names
         self.hoists: dict[tuple, str] = {}  # a case path always there → a local read once at the top
         self.hoist_lines: list[str] = []
+        self.let_fns: dict[int, str] = {}  # id of a let's checked expansion → its nested function
+        self.let_keys: dict[str, int] = {}  # nested function → memo key
+        self.let_defs: list[str] = []
+        self.let_keep: list[A.Expr] = []
+        self.lifted: list[str] = []  # deep sub-expressions moved into nested functions
+        self.depth = 0
 
     def fresh(self, prefix: str) -> str:
         self.n += 1
@@ -120,9 +161,37 @@ class _Gen:
 
     # -- nodes ------------------------------------------------------------------
     def expr(self, e: A.Expr) -> str:
-        return getattr(self, "g_" + type(e).__name__)(e)
+        method = _GENERATORS.get(type(e).__name__)
+        if method is None:  # only the closed set of node types ever becomes code
+            raise CodegenError(f"unknown node {type(e).__name__}")
+        if self.depth >= _LIFT_DEPTH and A.children(e):
+            return self._lift(e)
+        self.depth += 1
+        try:
+            return getattr(self, method)(e)
+        finally:
+            self.depth -= 1
+
+    def _lift(self, e: A.Expr) -> str:
+        """A deep sub-expression becomes a nested function of its own, so that generated source
+        never nests deeper than Python's parser allows, whatever the rule's depth."""
+        fv = sorted(A.free_vars(e))
+        fname = self.fresh("_sub")
+        params = [f"_a{i}" for i in range(len(fv))]
+        args = ", ".join(self._var(v) for v in fv)
+        saved, self.depth = self.depth, 0
+        self.qvars.append(dict(zip(fv, params)))
+        try:
+            body = self.expr(e)
+        finally:
+            self.qvars.pop()
+            self.depth = saved
+        self.lifted.append(f"    def {fname}({', '.join(params)}):\n        return {body}")
+        return f"{fname}({args})"
 
     def g_Literal(self, e: A.Literal) -> str:
+        if type(e.value) not in _LITERAL_TYPES:
+            raise CodegenError("literal of unexpected type")
         return repr(e.value)
 
     def g_ListLit(self, e: A.ListLit) -> str:
@@ -156,21 +225,20 @@ class _Gen:
 
     def g_Path(self, e: A.Path) -> str:
         is_date = e.type is not None and e.type.kind == DATE
+        if e.root not in _ROOTS:
+            raise CodegenError(f"unresolved name {'.'.join(map(str, e.parts))!r}")
         if e.root == "param":
             name = e.parts[1]
             local = self.params.get(name)
             if local is None:
+                if self.param_values is not None and name not in self.param_values:
+                    raise CodegenError(f"unknown parameter {name!r}")
                 local = self.params[name] = f"_p{len(self.params)}"
                 if self.param_values is not None:
                     self.consts[local] = self.param_values[name]
             return local
         if e.root == "let":
-            body = self.expr(e.expansion)
-            if _free_vars(e.expansion):  # it reads a variable of its use site: compute it there
-                inner = f"({body})"
-            else:  # the same text gives the same value within one evaluation: compute it once
-                key = self.lets.setdefault(A.pretty(e.expansion), len(self.lets))
-                inner = f"(_m[{key}] if {key} in _m else _memo(_m, {key}, lambda: {body}))"
+            inner = self._let_call(e.expansion)
             if len(e.parts) == 1:
                 return inner
             code = self._steps(inner, e.parts[1:], e.defaults or (None,) * (len(e.parts) - 1))
@@ -191,11 +259,32 @@ class _Gen:
                 return local
         return f"_date({code})" if is_date else code
 
+    def _let_call(self, expansion: A.Expr) -> str:
+        """A named condition is generated once, as a nested function of its own, and called at
+        each use: the source stays linear in the rule text however often lets use each other."""
+        fv = sorted(A.free_vars(expansion))
+        fname = self.let_fns.get(id(expansion))
+        if fname is None:
+            fname = self.let_fns[id(expansion)] = self.fresh("_let")
+            self.let_keep.append(expansion)  # keep the id stable while generating
+            params = [f"_a{i}" for i in range(len(fv))]
+            self.qvars.append(dict(zip(fv, params)))
+            try:
+                body = self.expr(expansion)
+            finally:
+                self.qvars.pop()
+            self.let_defs.append(f"    def {fname}({', '.join(params)}):\n        return {body}")
+        key = self.let_keys.setdefault(fname, len(self.let_keys))
+        if not fv:  # the same value within one evaluation: compute it once, lazily
+            return f"(_m[{key}] if {key} in _m else _memo(_m, {key}, {fname}))"
+        args = ", ".join(self._var(v) for v in fv)
+        return f"_memo_args(_m, {key}, {fname}, {args})"
+
     def _var(self, name: str) -> str:
         for scope in reversed(self.qvars):
             if name in scope:
                 return scope[name]
-        raise KeyError(name)  # the checker guarantees every variable is bound
+        raise CodegenError(f"unbound variable {name!r}")  # the checker guarantees every variable is bound
 
     def g_Field(self, e: A.Field) -> str:
         default = f", {e.default!r}" if e.default is not None else ""
@@ -206,11 +295,15 @@ class _Gen:
         return f"(not {self.expr(e.operand)})"
 
     def g_BoolOp(self, e: A.BoolOp) -> str:
+        if e.op not in _BOOL_OPS:
+            raise CodegenError(f"unknown boolean operator {e.op!r}")
         joiner = f" {e.op} "
         return "(" + joiner.join(f"bool({self.expr(o)})" if not _is_bool(o) else self.expr(o)
                                  for o in e.operands) + ")"
 
     def g_Compare(self, e: A.Compare) -> str:
+        if e.op not in _EQ_OPS and e.op not in _CMP:
+            raise CodegenError(f"unknown comparison {e.op!r}")
         a, b = self.expr(e.left), self.expr(e.right)
         if e.op == "==":
             return f"({a} == {b})"
@@ -241,6 +334,8 @@ class _Gen:
         return f"_arith(_neg2, {self.expr(e.operand)}, 0)"
 
     def g_Arith(self, e: A.Arith) -> str:
+        if e.op not in _ARITH_OPS:
+            raise CodegenError(f"unknown arithmetic operator {e.op!r}")
         a, b = self.expr(e.left), self.expr(e.right)
         lk, rk = e.left.type.kind, e.right.type.kind
         if lk == DATE and rk == DATE:
@@ -281,9 +376,11 @@ class _Gen:
             return f"_nn2({impl}, {args[0]}, {args[1]})"
         if name in ("year", "month", "day"):
             return f"_nn2(lambda d, _: d.{name}, {args[0]}, 0)"
-        raise NotImplementedError(name)
+        raise CodegenError(f"unknown function {name!r}")
 
     def g_Quant(self, e: A.Quant) -> str:
+        if e.kind not in _QUANTS:
+            raise CodegenError(f"unknown quantifier {e.kind!r}")
         it = self.expr(e.iterable)
         local = self.fresh("_q")
         self.qvars.append({e.var: local})
@@ -297,20 +394,6 @@ class _Gen:
         if e.kind == "all":
             return f"all({body} for {local} in {source})"
         return f"_count({body} for {local} in {source})"
-
-
-def _free_vars(e: A.Expr) -> set[str]:
-    """Quantifier variables an expression reads without binding them itself."""
-    if isinstance(e, A.Path) and e.root == "var":
-        return {e.parts[0]}
-    if isinstance(e, A.Quant):
-        return _free_vars(e.iterable) | (_free_vars(e.body) - {e.var})
-    if isinstance(e, A.Path) and e.root == "let" and e.expansion is not None:
-        return _free_vars(e.expansion)
-    out: set[str] = set()
-    for child in A.children(e):
-        out |= _free_vars(child)
-    return out
 
 
 def _is_bool(e: A.Expr) -> bool:
@@ -343,7 +426,7 @@ def runtime_namespace(calendar) -> dict:
     return {
         "__builtins__": {"any": any, "all": all, "bool": bool, "min": min, "max": max, "next": next, "set": set,
                          "len": len},
-        "_EMPTY": _EMPTY, "_date": _date, "_memo": _memo, "_member_key": _member_key, "_count": _count,
+        "_EMPTY": _EMPTY, "_date": _date, "_memo": _memo, "_memo_args": _memo_args, "_member_key": _member_key, "_count": _count,
         "_lt": _lt, "_le": _le, "_gt": _gt, "_ge": _ge, "_in": _in, "_not_in": _not_in,
         "_nn2": _nn2, "_call_n": _call_n, "_co": _co, "_co_lazy": _co_lazy, "_arith": _arith, "_len": _len, "_first": _first, "_last": _last,
         "_plus": lambda a, b: a + b, "_minus": lambda a, b: a - b, "_neg2": lambda a, _: -a,
@@ -369,8 +452,10 @@ def generate_source(name: str, exprs: list[A.Expr], params: dict | None = None,
         for pname, local in gen.params.items():
             lines.append(f"    {local} = p[{pname!r}]")
     lines += gen.hoist_lines
-    if gen.lets:
+    if gen.let_keys:
         lines.append("    _m = {}")
+    lines += gen.let_defs
+    lines += gen.lifted
     if due_bodies is not None:
         lines.append("    out = []")
         for i, (b, due) in enumerate(zip(bodies, due_bodies)):
@@ -394,9 +479,12 @@ def build_function(name: str, exprs: list[A.Expr], calendar, params: dict | None
                    labels: list[str] | None = None, dues: list | None = None) -> Callable:
     """Compile the generated source once and return the function (no exec/eval)."""
     if not name.isidentifier():
-        raise ValueError(name)
+        raise CodegenError(f"not a function name: {name!r}")
     source, consts = generate_source(name, exprs, params, labels, dues)
-    module = compile(source, f"<xueji-policy:{name}>", "exec")
+    try:
+        module = compile(source, f"<xueji-policy:{name}>", "exec")
+    except (SyntaxError, RecursionError, MemoryError, ValueError) as e:  # pragma: no cover - lifting prevents it
+        raise CodegenError(f"generated code did not compile: {type(e).__name__}") from None
     code = next(c for c in module.co_consts if isinstance(c, types.CodeType) and c.co_name == name)
     namespace = runtime_namespace(calendar)
     namespace.update(consts)

@@ -79,6 +79,7 @@ def parse_monthday(text: str) -> tuple[int, int]:
 class Compiler:
     def __init__(self, calendar=None):
         self.calendar = calendar  # a WorkCalendar, for add_working_days / working_days_between
+        self._lets: dict[int, tuple[Fn, A.Expr]] = {}  # id of a shared let expansion → its closure
 
     def compile(self, e: A.Expr) -> Fn:
         return getattr(self, "c_" + type(e).__name__)(e)
@@ -102,7 +103,7 @@ class Compiler:
             name = parts[1]
             return lambda c, p, v, _n=name: p[_n]
         if e.root == "let":
-            inner = self.compile(e.expansion)
+            inner = self._let(e.expansion)
             if len(parts) == 1:
                 return inner
             steps = tuple(zip(parts[1:], e.defaults or (None,) * (len(parts) - 1)))
@@ -114,6 +115,28 @@ class Compiler:
         else:
             head, steps = None, tuple(zip(parts, e.defaults or (None,) * len(parts)))
         return _path_getter(head, steps, is_date)
+
+    def _let(self, expansion: A.Expr) -> Fn:
+        """One closure per named condition, shared by its uses; its value is memoised in the
+        evaluation's ``vars`` dict (per the quantifier variables it reads), so a let used twice by
+        the next one is not evaluated exponentially often."""
+        hit = self._lets.get(id(expansion))
+        if hit is not None:
+            return hit[0]
+        body = self.compile(expansion)
+        free = tuple(sorted(A.free_vars(expansion)))
+        key = ("__let__", id(expansion))
+
+        def let(c, p, v):
+            k = key + tuple(_memo_key(v.get(n)) for n in free)
+            memo = v.setdefault("@memo", {})  # not an identifier: no variable can clash
+            if k in memo:
+                return memo[k]
+            value = memo[k] = body(c, p, v)
+            return value
+
+        self._lets[id(expansion)] = (let, expansion)  # keep the expansion alive: its id is the key
+        return let
 
     def c_Field(self, e: A.Field) -> Fn:
         obj, name, default = self.compile(e.obj), e.name, e.default
@@ -356,6 +379,14 @@ class Compiler:
 
 _MISSING = object()
 _EMPTY: dict = {}
+
+
+def _memo_key(x):
+    try:
+        hash(x)
+    except TypeError:
+        return ("id", id(x))
+    return (type(x), x)
 
 
 def _member_key(x):
