@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 def version_text() -> str:
     """Package version, then the default rule set's version and sha256 (raises if it does not load)."""
     from .. import __version__
-    from ..ruleset import load_ruleset
+    from ..pipeline import load_ruleset
 
     rs = load_ruleset()
     doc = f"（{rs.document}）" if rs.document else ""

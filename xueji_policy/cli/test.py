@@ -42,7 +42,7 @@ def golden_results(cases: str | None, rs) -> list:
 def run(args) -> int:
     from ..cites import int_to_cn
     from ..golden import GoldenError, cases_dir_for, rule_coverage, run_all
-    from ..ruleset import load_ruleset
+    from ..pipeline import load_ruleset
 
     rs = load_ruleset(args.rules)
     if args.paths:
