@@ -88,6 +88,7 @@ def test_the_default_rules_are_found_through_the_installed_package(monkeypatch):
     assert default_rules_dir() == Path(str(resources.files("xueji_policy.rules")))
     monkeypatch.setenv("XUEJI_POLICY_RULES", "/somewhere/else")
     assert default_rules_dir() == Path("/somewhere/else")
+    assert resources.files("xueji_policy.examples").joinpath("transfer_in.json").is_file()
 
 
 def _lay_out_as_the_wheel(dest: Path, packages: list[str]) -> None:
