@@ -231,6 +231,19 @@ def test_a_golden_file_with_bad_json_is_reported_in_chinese_with_line_and_column
     assert "Expecting" not in err
 
 
+def test_a_golden_files_keys_are_masked_when_they_hold_an_id_number(tmp_path):
+    id_number = json.loads((ROOT / "tests" / "bad_inputs" / "id_number_as_key.json").read_text(encoding="utf-8"))
+    key = next(k for k in id_number if k.isdigit() or k[:-1].isdigit())
+
+    def with_id(doc):
+        doc["expect"][key] = True
+    path = _golden_copy(tmp_path, with_id)
+    proc = cli("test", str(path))
+    err = proc.stderr.decode()
+    assert proc.returncode == 2 and "未知的键" in err
+    assert key not in err and key[:4] in err  # 第三十二条: masked, still recognisable
+
+
 def test_a_failing_golden_case_exits_1(tmp_path):
     def wrong(doc):
         doc["expect"]["decision"] = "deny"
