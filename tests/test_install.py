@@ -162,16 +162,16 @@ def test_without_the_rules_package_the_error_says_how_to_name_the_rules(tmp_path
 def test_the_version_comes_from_the_installed_metadata_with_a_source_fallback(monkeypatch):
     from importlib import metadata
 
-    import xueji_policy
+    from xueji_policy import version as package_version
 
-    assert xueji_policy._version() == metadata.version("xueji-policy")
+    assert package_version._version() == package_version.__version__ == metadata.version("xueji-policy")
 
     def missing(name):
         raise metadata.PackageNotFoundError(name)
 
     monkeypatch.setattr(metadata, "version", missing)
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    assert xueji_policy._version() == project["version"]
+    assert package_version._version() == project["version"]
 
 
 @pytest.mark.parametrize("name", ["LICENSE", "CHANGELOG.md"])

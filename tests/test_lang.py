@@ -20,8 +20,8 @@ from xueji_policy.lang.ast import pretty
 from xueji_policy.lang.check import Scope, check_expr
 from xueji_policy.lang.compile import compile_expr
 from xueji_policy.lang.parse import Source, parse_expr
-from xueji_policy.lang.types import BOOL, DATE, INT, T_DATE, action_sections, schema_to_type
-from xueji_policy.ruleset import PARAM_TYPES, load_ruleset
+from xueji_policy.lang.types import BOOL, DATE, INT, PARAM_TYPES, T_DATE, action_sections, schema_to_type
+from xueji_policy.pipeline import load_ruleset
 from xueji_policy.validate import load_case_schema
 from xueji_policy.workdays import WorkCalendar
 

@@ -14,8 +14,8 @@ from xueji_policy.errors import XuejiError
 from xueji_policy.lang.check import Scope, check_expr
 from xueji_policy.lang.compile import Compiler
 from xueji_policy.lang.parse import Source, parse_expr
-from xueji_policy.lang.types import BOOL, ENUM, INT, OBJECT
-from xueji_policy.ruleset import PARAM_TYPES, Rule
+from xueji_policy.lang.types import BOOL, ENUM, INT, OBJECT, PARAM_TYPES
+from xueji_policy.ruleset import Rule
 
 
 def _leaves(t, prefix):

@@ -27,32 +27,12 @@ Each stage reports its own located error type (``errors.py``); a rule set with a
 error refuses to load.  The facade below is the stable API.
 """
 
-from .errors import CalendarError, CaseError, NotInForceError, RuleError, RuleSetError, XuejiError
-
-
-def _version() -> str:
-    """The installed distribution's version; in a bare source checkout, pyproject.toml's."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("xueji-policy")
-    except PackageNotFoundError:
-        import tomllib
-        from pathlib import Path
-
-        try:
-            with open(Path(__file__).resolve().parent.parent / "pyproject.toml", "rb") as f:
-                project = tomllib.load(f).get("project", {})
-        except (OSError, tomllib.TOMLDecodeError):
-            return "0+unknown"
-        return str(project.get("version", "0+unknown")) if project.get("name") == "xueji-policy" else "0+unknown"
+from .errors import CalendarError, CaseError, NotInForceError, RuleError, RuleSetError, XuejiError  # noqa: E402
+from .version import __version__  # noqa: E402, F401  (re-exported)
 
 
 def __getattr__(name):
     # Import lazily so that `import xueji_policy` (and the CLI's start-up) stays cheap.
-    if name == "__version__":
-        globals()["__version__"] = v = _version()
-        return v
     if name in ("evaluate", "evaluate_dict", "default_ruleset"):
         from . import engine
 
@@ -72,5 +52,5 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
-__all__ = ["__version__", "evaluate", "evaluate_dict", "load_ruleset", "default_ruleset", "RuleSet", "Rule", "Decision", "Case",
+__all__ = ["evaluate", "evaluate_dict", "load_ruleset", "default_ruleset", "RuleSet", "Rule", "Decision", "Case",
            "Reason", "XuejiError", "RuleError", "RuleSetError", "CaseError", "NotInForceError", "CalendarError"]

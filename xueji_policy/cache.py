@@ -34,14 +34,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from . import __version__
 from .cites import ArticleStructure, Cite
+from .consistency import Consistency, load_for
 from .errors import Location
 from .lang import ast as A
 from .lang.check import FUNCTIONS
 from .lang.types import OBJECT, Type, schema_to_type
 from .rulefiles import CALENDAR_DIR, RULE_SUFFIXES, RuleFiles
 from .ruleset import Article, Outcome, Parameter, Rule, RuleSet, packaged_schema
+from .version import __version__
 from .workdays import WorkCalendar, default_calendar
 
 FORMAT = 2
@@ -233,6 +234,8 @@ def encode(rs: RuleSet, schema_file: str | None = None) -> dict:
     return {
         "name": rs.name, "version": rs.version, "document": rs.document,
         "effective_from": rs.effective_from.isoformat(), "files": rs.files, "case_schema": schema_file,
+        # The rule set's own consistency file by name: decoded from the directory's bytes, like the schema.
+        "consistency_file": rs.consistency_src[0].split("/", 1)[-1] if rs.consistency_src else None,
         "articles": [{"number": a.number, "annex": a.annex, "title": a.title, "text": a.text,
                       "chapter": a.chapter, "file": a.file} for a in rs.articles.values()],
         "params": [{"name": p.name, "title": p.title, "type": p.type, "cite": _cite_to(p.cite),
@@ -479,9 +482,26 @@ def decode(payload: Any, files: RuleFiles) -> RuleSet:
                  document=_text(payload["document"]), effective_from=_dt.date.fromisoformat(payload["effective_from"]),
                  rules=rules, articles=articles, params=params, case_schema=schema, case_type=case_type,
                  calendar=calendar, sha256=files.sha256, path=files.root,
-                 files=[_text(f, 500, optional=False) for f in payload["files"]])
+                 files=[_text(f, 500, optional=False) for f in payload["files"]],
+                 consistency_src=_consistency_src(payload.get("consistency_file"), files))
+    rs.consistency_factory = _compile_consistency  # on first use: a cold start that never needs them pays nothing
     rs.attach_closures()
     return rs
+
+
+def _compile_consistency(rs: RuleSet):
+    """The constraints of a rule set rebuilt from the cache: from their source, through the same
+    stages as at load (the packaged file for the packaged schema, the set's own file, or none)."""
+    if rs.consistency_src is None and rs.case_schema != packaged_schema("case.schema.json"):
+        return Consistency([])
+    return load_for(rs.consistency_src, rs.case_type, rs.params, rs.calendar, set(rs.sections.values()))
+
+
+def _consistency_src(name: Any, files: RuleFiles) -> tuple[str, str] | None:
+    if name is None:
+        return None
+    _need(isinstance(name, str) and name in files.files, "consistency file not among the files")
+    return files.shown(name), files.files[name].decode("utf-8-sig")
 
 
 # --------------------------------------------------------------------------- files

@@ -20,15 +20,14 @@ import datetime as _dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from .errors import EvaluationError
+from .errors import CalendarError, EvaluationError
 from .pipeline import load_ruleset
 from .privacy import mask_ids_in_text, may_hold_id
-from .ruleset import RuleSet
+from .ruleset import RuleSet, approval_bodies
 
 if TYPE_CHECKING:  # pydantic models are imported only by the typed facade
     from .models import Case, Decision
 
-_APPROVAL_ORDER = ("school", "school_council", "city_bureau", "province")
 
 _default: RuleSet | None = None
 _to_model = None
@@ -75,16 +74,25 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
     rs.validate(data)
     day = as_of or _dt.date.fromisoformat(data["date"])
     params = rs.params_on(day)
+    rs.consistency.check(data, params)  # facts that contradict each other: CaseError, not a decision
     action = data["action"]
     plan = rs.plan(action, day)
 
+    _check_calendar_range(rs, day)
+    missing: CalendarError | None = None
     try:
         flags = plan.decide(data, params)
+    except CalendarError as e:
+        # A working day in a year whose schedule is not yet published: decide what does not hang on it.
+        flags, missing = _rule_by_rule(plan.forbids + plan.permits, data, params, e)
     except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as e:  # pragma: no cover - checker guards
         raise EvaluationError(f"规则求值失败：{type(e).__name__}", f"rule evaluation failed: {e}") from None
     n = len(plan.forbids)
     applied_forbids = [r for r, f in zip(plan.forbids, flags) if f]
     applied_permits = [r for r, f in zip(plan.permits, flags[n:]) if f]
+    if missing is not None and not applied_forbids and \
+            (None in flags[:n] or (not applied_permits and None in flags[n:])):
+        raise _hanging(flags, plan.forbids + plan.permits, missing)
 
     allow = bool(applied_permits) and not applied_forbids
     reasons = [r.reason for r in applied_forbids]
@@ -97,12 +105,17 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
     outcome = None
     obligations: list[dict] = []
     approvals: set[str] = set()
+    warnings: list[dict] = []
     if allow:
         env: dict = {}
         outcome = _outcome(applied_permits, data, params, env)
         for r in applied_permits:
             approvals.update(r.approvals)
-        for i, due in plan.oblige(data, params):
+        try:
+            owed = plan.oblige(data, params)
+        except CalendarError:
+            owed = _obligations_one_by_one(plan.obligations, data, params, warnings)
+        for i, due in owed:
             r = plan.obligations[i]
             obligations.append({"rule": r.id, **r.cite_parts, "cite": r.cite_text, "message": r.message,
                                 "due": due.isoformat() if isinstance(due, _dt.date) else None})
@@ -118,10 +131,11 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
         "reasons": reasons,
         "basis": [r.reason for r in applied_permits] if allow else [],
         "obligations": obligations,
-        "approvals": [a for a in _APPROVAL_ORDER if a in approvals] + sorted(approvals - set(_APPROVAL_ORDER))
-        if approvals else [],
+        "approvals": _ordered_approvals(approvals) if approvals else [],
         "ruleset": rs.info(),
     }
+    if warnings:
+        decision["warnings"] = warnings
     if explain:
         from .explain import trace
 
@@ -137,3 +151,58 @@ def _outcome(permits: Iterable, data: dict, params: dict, env: dict) -> str | No
             if o.when is None or o.when(data, params, env):
                 return o.value
     return None
+
+
+# --------------------------------------------------------------------------- the calendar's edge
+
+
+def _check_calendar_range(rs: RuleSet, day: _dt.date) -> None:
+    """A case dated past the year after the last published holiday schedule is a mistake
+    (a typo such as 2099), not a case to decide."""
+    last = rs.calendar.last_year()
+    if day.year > last + 1:
+        raise CalendarError(day.year, f"案例日期 {day} 远超已公布的节假日安排（只到 {last} 年）；请核对日期是否写错",
+                            f"the case date {day} is far past the last published holiday schedule ({last})")
+
+
+def _rule_by_rule(rules: tuple, data: dict, params: dict, first: CalendarError) -> tuple[list, CalendarError]:
+    """Each rule on its own: True/False, or None when it needs the missing year's working days."""
+    flags: list = []
+    missing = first
+    for r in rules:
+        try:
+            flags.append(bool(r.applies(data, params, {})))
+        except CalendarError as e:
+            flags.append(None)
+            missing = e
+    return flags, missing
+
+
+def _hanging(flags: list, rules: tuple, missing: CalendarError) -> CalendarError:
+    """The decision hangs on a working-day count in a year with no published schedule."""
+    year = missing.year
+    cites = "、".join(dict.fromkeys(r.cite_text for r, f in zip(rules, flags) if f is None))
+    return CalendarError(year or 0, f"本决定取决于 {year} 年的工作日（{cites}），而 {year} 年节假日安排尚未公布；"
+                                    f"请在国务院办公厅通知发布后添加 rules/calendar/{year}.yaml",
+                         f"the decision depends on working days in {year}, whose holiday schedule is not published")
+
+
+def _obligations_one_by_one(rules: tuple, data: dict, params: dict, warnings: list) -> list:
+    out = []
+    for i, r in enumerate(rules):
+        if not r.applies(data, params, {}):  # a condition that hangs on the calendar is an error, as above
+            continue
+        try:
+            due = r.due(data, params, {}) if r.due is not None else None
+        except CalendarError as e:
+            due = None
+            warnings.append({"code": "calendar_not_published", "rule": r.id, "cite": r.cite_text,
+                             "message": f"{e.year} 年节假日安排尚未公布，暂不能计算期限（按工作日计算）；"
+                                        f"公布后添加 rules/calendar/{e.year}.yaml 即可算出"})
+        out.append((i, due))
+    return out
+
+
+def _ordered_approvals(approvals: set[str]) -> list[str]:
+    order = approval_bodies()[0]  # the decision schema's enum order: school first, province last
+    return [a for a in order if a in approvals] + sorted(approvals - set(order))

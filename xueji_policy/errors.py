@@ -150,9 +150,14 @@ class CaseProblem:
     path: str  # JSON path, e.g. "$.transfer.to_school.enrollment"
     message: str  # Chinese
     message_en: str = ""
+    # Facts that contradict each other (consistency.py): every path involved, ``path`` first.
+    paths: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "message": self.message, "message_en": self.message_en}
+        d: dict[str, str | list[str]] = {"path": self.path, "message": self.message, "message_en": self.message_en}
+        if self.paths:
+            d["paths"] = list(self.paths)
+        return d
 
 
 _CASE_HEADS = {

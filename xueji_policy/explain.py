@@ -14,13 +14,15 @@ import datetime as _dt
 from typing import Any
 
 from .lang import ast as A
+from .lang.builtins import BUILTINS
 from .lang.compile import Compiler
 from .privacy import mask_ids_in_text
+from .ruleset import approval_bodies
 
-APPROVALS_ZH = {"school": "学校", "school_council": "校务会议", "city_bureau": "市教育局", "province": "省教育厅"}
+APPROVALS_ZH = approval_bodies()[1]  # from the decision schema's x-labels
 EFFECT_ZH = {"permit": "许可", "forbid": "禁止", "obligation": "义务"}
 _OPS = {"==": "等于", "!=": "不等于", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
-_WORKDAY_FUNCS = ("add_working_days", "working_days_between")
+_WORKDAY_FUNCS = frozenset(n for n, b in BUILTINS.items() if b.calendar_method is not None)
 
 
 def _json_value(v: Any) -> Any:
@@ -235,10 +237,10 @@ def trace_text(entries: list[dict]) -> str:
 
 def decision_text(decision: dict, rs=None) -> str:
     """A short Chinese summary of a decision, citing the articles (and the trace if present)."""
-    if rs is None:
-        from .engine import default_ruleset
+    if rs is None:  # the shipped rules (through the pipeline, not the engine: explain sits above neither)
+        from .pipeline import load_ruleset
 
-        rs = default_ruleset()
+        rs = load_ruleset()
     titles = rs.case_schema.get("x-action-titles", {})
     action = decision["action"]
     verdict = "准予办理" if decision["decision"] == "allow" else "不予办理"

@@ -140,7 +140,7 @@ class CaseGenerator:
 
 
 def generated_cases(rs, n: int, seed: int = 0, actions: list[str] | None = None) -> Iterator[dict]:
-    """``n`` schema-valid cases for the rule set, the same for the same seed."""
+    """``n`` schema-valid, consistent cases for the rule set, the same for the same seed."""
     gen = CaseGenerator(rs.case_schema, interesting=_interesting_numbers(rs))
     ch = RandomChooser(seed)
     validator = rs.validator
@@ -155,9 +155,22 @@ def generated_cases(rs, n: int, seed: int = 0, actions: list[str] | None = None)
         student = case.get("student")
         if isinstance(student, dict) and student.get("id_type") == "resident_id":
             student["id_number"] = gen.resident_id(ch)
-        if validator.is_valid(case):
+        if validator.is_valid(case) and _consistent(rs, case):
             made += 1
             yield case
+
+
+def _consistent(rs, case: dict) -> bool:
+    """No facts that contradict each other (consistency.py): such a case is refused, not decided."""
+    import datetime as _dt
+
+    from .errors import XuejiError
+
+    try:
+        params = rs.params_on(_dt.date.fromisoformat(case["date"]))
+    except (XuejiError, ValueError):
+        return True  # refused for its date anyway
+    return not rs.consistency.problems(case, params)
 
 
 def _interesting_numbers(rs) -> list[int]:

@@ -12,25 +12,24 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import re
 from pathlib import Path
 
 import jsonschema
 
 from .cites import ArticleStructure, Cite, CiteSyntaxError, parse_cite
 from .errors import CheckError, CiteError, DuplicateError, Location, RuleError, RuleSetError, StructureError
+from .lang.builtins import parse_monthday
 from .lang.check import Scope, check_expr, did_you_mean
 from .lang.codegen import CodegenError
-from .lang.compile import Compiler, parse_monthday
+from .lang.compile import Compiler
 from .lang.parse import Source, parse_expr
-from .lang.types import BOOL, DATE, Type, action_sections, schema_to_type
+from .lang.types import BOOL, DATE, PARAM_TYPES, Type, action_sections, schema_to_type
 from .load import Y, load_yaml_bytes
 from .rulefiles import CALENDAR_DIR, RULE_SUFFIXES, SCHEMA_SUFFIXES, RuleFiles, read_rule_files
 from .ruleset import (
     _ANNEX_FILE,
     _ARTICLE_FILE,
     _SPECIAL_FILES,
-    PARAM_TYPES,
     Article,
     Outcome,
     Parameter,
@@ -38,6 +37,7 @@ from .ruleset import (
     RuleSet,
     packaged_schema,
 )
+from .shape import check_shape, file_schema
 from .workdays import WorkCalendar, default_calendar
 
 
@@ -85,14 +85,14 @@ class Loader:
         docs: dict[Path, Y] = {}
         for p in files:
             name = p.name
-            if name in _SPECIAL_FILES:
+            if name in _SPECIAL_FILES or name == meta.get("case_consistency"):
                 continue
             if not (_ARTICLE_FILE.match(name) or _ANNEX_FILE.match(name)):
                 self.add(StructureError(f"无法识别的规则文件名 '{name}'（应为 <条号>.yaml 或 annex-<号>.yaml）",
                                         Location(self.shown(p), 1, 1), message_en=f"unrecognised rule file {name}"))
                 continue
             y = self._yaml(p)
-            if y is not None and self._shape(y, packaged_schema("rule-file.schema.json")):
+            if y is not None and self._shape(y, file_schema("rule-file.schema.json")):
                 docs[p] = y
             elif _ARTICLE_FILE.match(name):
                 self.failed_articles.add(int(_ARTICLE_FILE.match(name).group(1)))
@@ -103,6 +103,9 @@ class Loader:
         global_lets = self._global_lets(Path("definitions.yaml"))
         if schema is not None and case_type is not None:
             rules = self._rules(docs, articles, params, schema, case_type, calendar, global_lets)
+        consistency_src, consistency = None, None
+        if schema is not None and case_type is not None:
+            consistency_src, consistency = self._consistency(meta, schema, case_type, params, calendar)
         if self.errors:
             raise RuleSetError(self.errors)
 
@@ -112,7 +115,9 @@ class Loader:
             name=meta.get("name", root.name), version=str(meta.get("version", "0")),
             document=meta.get("document"), effective_from=eff, rules=rules, articles=articles,
             params=params, case_schema=schema, case_type=case_type, calendar=calendar,
-            sha256=self.src.sha256, path=root, files=[self.shown(p) for p in all_files])
+            sha256=self.src.sha256, path=root, files=[self.shown(p) for p in all_files],
+            consistency_src=consistency_src)
+        rs._consistency = consistency
         try:
             rs.build_plans()
         except (CodegenError, RecursionError, MemoryError) as e:  # pragma: no cover - the checker should prevent it
@@ -137,7 +142,7 @@ class Loader:
         y = self._yaml(path)
         if y is None:
             return {"effective_from": _dt.date.min}
-        if not self._shape(y, _META_SCHEMA):
+        if not self._shape(y, file_schema("ruleset.schema.json")):
             return {"effective_from": _dt.date.min}
         meta = y.plain()
         meta["effective_from"] = _as_date(meta["effective_from"])
@@ -170,12 +175,45 @@ class Loader:
                                     message_en=f"case schema unusable: {str(e)[:200]}"))
             return None
 
+    def _consistency(self, meta: dict, schema: dict, case_type: Type, params: dict, calendar):
+        """The cross-field constraints (consistency.py): the rule set's own file named by
+        ``case_consistency``, else the packaged ones for the packaged case schema, else none.
+        Returns (source kept on the RuleSet, compiled constraints); errors are collected."""
+        from .consistency import PACKAGED_SHOWN, Consistency, compile_text, packaged_text
+
+        rel = meta.get("case_consistency")
+        if rel:
+            # Read with the rest of the directory (rulefiles.py): inside it, and in the fingerprint.
+            raw = self.src.files.get(rel) if isinstance(rel, str) and "/" not in rel else None
+            try:
+                text = raw.decode("utf-8-sig") if raw is not None else None
+            except UnicodeDecodeError:
+                text = None
+            if text is None:
+                self.add(StructureError(f"一致性约束文件须是规则目录中的 UTF-8 YAML 文件：{rel}",
+                                        meta["_y"].key_loc("case_consistency"),
+                                        message_en=f"the consistency file must be a UTF-8 YAML file in the rules "
+                                                   f"directory: {rel}"))
+                return None, None
+            src: tuple[str, str] | None = (self.src.shown(rel), text)
+        elif meta.get("case_schema"):
+            return None, Consistency([])
+        else:
+            src = None
+        shown, text = src if src is not None else (PACKAGED_SHOWN, packaged_text())
+        param_types = {n: PARAM_TYPES[p.type] for n, p in params.items()}
+        compiled, errors = compile_text(text, shown, case_type, param_types, calendar,
+                                        sections=set(action_sections(schema).values()),
+                                        params_unknown=self.params_failed)
+        for err in errors:
+            self.add(err)
+        return src, compiled
+
     # -- shape ----------------------------------------------------------------
     def _shape(self, y: Y, schema: dict) -> bool:
-        validator = jsonschema.Draft202012Validator(schema, format_checker=_FORMATS)
-        errs = sorted(validator.iter_errors(_jsonable(y.plain())), key=lambda e: list(e.absolute_path))
+        errs = check_shape(y, schema)
         for e in errs:
-            self.add(_shape_error(y, e))
+            self.add(e)
         return not errs
 
     # -- articles -------------------------------------------------------------
@@ -210,7 +248,7 @@ class Loader:
         if not self.exists(path):
             return {}
         y = self._yaml(path)
-        if y is None or not self._shape(y, packaged_schema("parameters.schema.json")):
+        if y is None or not self._shape(y, file_schema("parameters.schema.json")):
             self.params_failed = True
             return {}
         out: dict[str, Parameter] = {}
@@ -306,7 +344,7 @@ class Loader:
         if not self.exists(path):
             return {}
         y = self._yaml(path)
-        if y is None or not self._shape(y, _DEFINITIONS_SCHEMA):
+        if y is None or not self._shape(y, file_schema("definitions.schema.json")):
             self.lets_failed = True
             return {}
         return dict(y.value["let"].value)
@@ -493,38 +531,12 @@ class Loader:
 
 _BAD = object()
 
-_DEFINITIONS_SCHEMA = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["let"],
-    "properties": {"let": {"type": "object", "maxProperties": 200,
-                           "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$", "maxLength": 60},
-                           "additionalProperties": {"type": "string", "minLength": 1}}},
-}
-
-_META_SCHEMA = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["name", "version", "effective_from"],
-    "properties": {
-        "name": {"type": "string", "minLength": 1, "maxLength": 200},
-        "document": {"type": "string", "maxLength": 200},
-        "version": {"type": ["string", "number"]},
-        "effective_from": {"type": "string", "format": "date"},
-        "case_schema": {"type": "string", "maxLength": 200},
-        "source": {"type": "string", "maxLength": 300},
-        "note": {"type": "string", "maxLength": 2000},
-    },
-}
-
-
 def _approvals_enum() -> list[str]:
     s = packaged_schema("decision.schema.json")
     items = s["properties"]["approvals"]["items"]
     if "$ref" in items:
         items = s["$defs"][items["$ref"].rsplit("/", 1)[-1]]
     return list(items["enum"])
-
 
 def _as_date(v) -> _dt.date:
     if isinstance(v, _dt.datetime):
@@ -534,126 +546,6 @@ def _as_date(v) -> _dt.date:
     return _dt.date.fromisoformat(str(v))
 
 
+
 def _opt_date(y: Y | None) -> _dt.date | None:
     return None if y is None else _as_date(y.value)
-
-
-def _jsonable(v):
-    """YAML gives dates as date objects; the shape schemas see them as ISO strings."""
-    if isinstance(v, dict):
-        return {k: _jsonable(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, (_dt.date, _dt.datetime)):
-        return v.isoformat()[:10]
-    return v
-
-
-_FORMATS = jsonschema.FormatChecker(formats=())
-
-
-@_FORMATS.checks("date", raises=ValueError)
-def _is_date(value) -> bool:
-    if not isinstance(value, str):
-        return True
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        raise ValueError("not YYYY-MM-DD")
-    _dt.date.fromisoformat(value)
-    return True
-
-
-def _node_at(y: Y, path) -> Y:
-    cur = y
-    for p in path:
-        v = cur.value
-        if isinstance(v, dict) and p in v:
-            cur = v[p]
-        elif isinstance(v, list) and isinstance(p, int) and p < len(v):
-            cur = v[p]
-        else:
-            break
-    return cur
-
-
-_KEY_ZH = {"id": "编号", "cite": "引用", "actions": "适用操作", "effect": "效力", "when": "条件", "message": "说明",
-           "title": "标题", "text": "条文原文", "rules": "规则", "type": "类型", "values": "取值",
-           "value": "取值", "effective_from": "生效日期", "name": "名称", "version": "版本"}
-
-
-_JSON_TYPES_ZH = {"string": "文字", "boolean": "布尔值（true/false）", "integer": "整数", "number": "数值",
-                  "array": "列表", "object": "映射（键: 值）", "null": "空值"}
-_ENUM_SYNONYMS = {"allow": "permit", "allowed": "permit", "deny": "forbid", "denied": "forbid", "prohibit": "forbid",
-                  "must": "obligation", "duty": "obligation", "oblige": "obligation"}
-
-
-def _where(path: list) -> str:
-    """``rules.0.when`` → ``第1条规则的 when`` (people count from one)."""
-    out, i = [], 0
-    while i < len(path):
-        p = path[i]
-        if p == "rules" and i + 1 < len(path) and isinstance(path[i + 1], int):
-            out.append(f"第{path[i + 1] + 1}条规则")
-            i += 2
-            continue
-        out.append(f"第{p + 1}项" if isinstance(p, int) else str(p))
-        i += 1
-    return "的 ".join(out) if out else "文件顶层"
-
-
-def _types_zh(t) -> str:
-    ts = t if isinstance(t, list) else [t]
-    return "或".join(_JSON_TYPES_ZH.get(x, x) for x in ts)
-
-
-def _shape_error(y: Y, e: jsonschema.ValidationError) -> StructureError:
-    node = _node_at(y, e.absolute_path)
-    where = _where(list(e.absolute_path))
-    rid = None
-    path = list(e.absolute_path)
-    if len(path) >= 2 and path[0] == "rules":
-        r = _node_at(y, path[:2])
-        if isinstance(r.value, dict) and "id" in r.value:
-            rid = r.value["id"].value
-    kw = e.validator
-    if kw == "additionalProperties" and isinstance(node.value, dict):
-        allowed = list(e.schema.get("properties", {}))
-        extra = [k for k in node.value if k not in allowed]
-        k = extra[0] if extra else "?"
-        hint = did_you_mean(k, allowed)
-        return StructureError(f"未知的键 '{k}'", node.key_loc(k), rule_id=rid, message_en=f"unknown key '{k}'",
-                              hint=f"是否应为 '{hint}'？" if hint else f"可用的键：{'、'.join(allowed)}")
-    if kw == "required":
-        missing = [k for k in e.validator_value if not (isinstance(node.value, dict) and k in node.value)]
-        k = missing[0] if missing else "?"
-        return StructureError(f"缺少必填的键 '{k}'（{_KEY_ZH.get(k, k)}）", node.loc, rule_id=rid,
-                              message_en=f"missing required key '{k}'")
-    if kw == "enum":
-        hint = _ENUM_SYNONYMS.get(str(e.instance).lower()) if str(e.instance).lower() in _ENUM_SYNONYMS and \
-            _ENUM_SYNONYMS[str(e.instance).lower()] in e.validator_value else None
-        hint = hint or did_you_mean(str(e.instance), [str(v) for v in e.validator_value])
-        allowed = "、".join(str(v) for v in e.validator_value)
-        return StructureError(f"{where}：取值 {e.instance!r} 不在允许范围（{allowed}）", node.loc, rule_id=rid,
-                              message_en=f"{where}: {e.instance!r} is not one of {allowed}",
-                              hint=f"是否应为 '{hint}'？" if hint else None)
-    if kw == "type":
-        return StructureError(f"{where}：应为{_types_zh(e.validator_value)}", node.loc, rule_id=rid,
-                              message_en=f"{where}: must be {e.validator_value}")
-    if kw == "pattern":
-        return StructureError(f"{where}：格式不符", node.loc, rule_id=rid,
-                              message_en=f"{where}: does not match {e.validator_value}",
-                              hint="规则编号只用小写英文字母、数字、点、下划线和连字符" if path[-1:] == ["id"] else None)
-    if kw == "format":
-        return StructureError(f"{where}：不是有效日期（应为 YYYY-MM-DD）", node.loc, rule_id=rid,
-                              message_en=f"{where}: not a valid date")
-    bounds = {"maxProperties": ("最多 {} 项", "at most {} entries"), "maxItems": ("最多 {} 项", "at most {} items"),
-              "minItems": ("至少 {} 项", "at least {} items"), "maxLength": ("最长 {} 个字符", "at most {} characters"),
-              "minLength": ("至少 {} 个字符", "at least {} characters"), "minimum": ("不小于 {}", "at least {}"),
-              "maximum": ("不大于 {}", "at most {}")}
-    if kw in bounds:  # never echo the offending value: it may be a whole mapping
-        zh, en = bounds[kw]
-        return StructureError(f"{where}：超出限制（{zh.format(e.validator_value)}）", node.loc, rule_id=rid,
-                              message_en=f"{where}: out of bounds ({en.format(e.validator_value)})")
-    if kw == "oneOf" and not path:
-        return StructureError("文件须有 article（条号）或 annex（附件号）之一", node.loc,
-                              message_en="a rule file has exactly one of article or annex")
-    return StructureError(f"{where}：{e.message}", node.loc, rule_id=rid, message_en=f"{where}: {e.message}")

@@ -384,6 +384,13 @@ class Obligation(_Out):
     due: dt.date | None
 
 
+class Warning_(_Out):
+    code: _Text200
+    rule: _Text200 | None = None
+    cite: _Text200 | None = None
+    message: _Text1000
+
+
 class RulesetInfo(_Out):
     version: _Text200
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
@@ -400,6 +407,7 @@ class Decision(_Out):
     approvals: Annotated[list[ApprovalBody], Field(max_length=4)]
     ruleset: RulesetInfo
     trace: Annotated[list[dict[str, Any]], Field(max_length=10000)] | None = None
+    warnings: Annotated[list[Warning_], Field(max_length=200)] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -427,6 +435,8 @@ class Decision(_Out):
         d = self.model_dump(mode="json")
         if self.trace is None:
             d.pop("trace", None)
+        if not self.warnings:
+            d.pop("warnings", None)
         for ob in d["obligations"]:
             for k in ("article", "paragraph", "item", "subitem"):
                 if ob.get(k) is None:
@@ -456,7 +466,8 @@ def decision_from_dict(d: dict, ruleset=None) -> Decision:
         "case_id": d["case_id"], "action": d["action"], "decision": d["decision"], "outcome": d["outcome"],
         "reasons": [reason(r) for r in d["reasons"]], "basis": [reason(r) for r in d["basis"]],
         "obligations": obligations, "approvals": list(d["approvals"]), "ruleset": info,
-        "trace": d.get("trace")})
+        "trace": d.get("trace"),
+        "warnings": [Warning_.model_validate(w) for w in d["warnings"]] if d.get("warnings") else None})
 
 
 _OBLIGATION_DEFAULTS = {"article": None, "paragraph": None, "item": None, "subitem": None}
@@ -472,6 +483,8 @@ def _assemble(cls, values: dict):
     fields = set(_FIELDS_SET[cls])
     if values.get("trace") is not None:
         fields.add("trace")
+    if values.get("warnings") is not None:
+        fields.add("warnings")
     _set_dict(m, "__pydantic_fields_set__", fields)
     _set_dict(m, "__pydantic_extra__", None)
     _set_dict(m, "__pydantic_private__", None)
@@ -479,4 +492,4 @@ def _assemble(cls, values: dict):
 
 
 # Every field is given (trace only when explaining).
-_FIELDS_SET = {cls: frozenset(set(cls.model_fields) - {"trace"}) for cls in (Decision, Obligation)}
+_FIELDS_SET = {cls: frozenset(set(cls.model_fields) - {"trace", "warnings"}) for cls in (Decision, Obligation)}

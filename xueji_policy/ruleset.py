@@ -2,7 +2,7 @@
 
 A rules directory holds::
 
-    ruleset.yaml        name, version, effective_from, optional case_schema
+    ruleset.yaml        name, version, effective_from, optional case_schema and case_consistency
     parameters.yaml     every number the articles set, with cite and dated values
     <N>.yaml            article N: number, title, original text, its rules
     annex-<N>.yaml      annex N (text only; annexes are cited through their article)
@@ -31,13 +31,12 @@ from typing import Any
 from .cites import ArticleStructure, Cite
 from .errors import Location, NotInForceError
 from .lang import ast as A
-from .lang.types import T_BOOL, T_DATE, T_INT, T_MONTHDAY, T_NUMBER, T_STRING, Type, action_sections
+from .lang.types import Type, action_sections
 from .workdays import WorkCalendar
 
-PARAM_TYPES = {"int": T_INT, "number": T_NUMBER, "date": T_DATE, "monthday": T_MONTHDAY, "string": T_STRING,
-               "bool": T_BOOL}
 _ARTICLE_FILE = re.compile(r"^(\d+)\.ya?ml$")
 _ANNEX_FILE = re.compile(r"^annex-(\d+)\.ya?ml$")
+CALENDAR_WARNING_DAYS = 60  # how early staff are told to add next year's holiday schedule
 _SPECIAL_FILES = {"ruleset.yaml", "parameters.yaml", "definitions.yaml", "index.yaml"}
 
 
@@ -73,6 +72,13 @@ def _schema(name: str) -> dict:
 @cache
 def packaged_schema(name: str) -> dict:
     return _schema(name)
+
+
+@cache
+def approval_bodies() -> tuple[tuple[str, ...], dict[str, str]]:
+    """The approving bodies in their output order, and their Chinese names (decision schema)."""
+    items = packaged_schema("decision.schema.json")["properties"]["approvals"]["items"]
+    return tuple(items["enum"]), dict(items.get("x-labels", {}))
 
 
 # --------------------------------------------------------------------------- values
@@ -214,12 +220,17 @@ class RuleSet:
     path: Path
     files: list[str]
     document: str | None = None
+    # The rule set's own consistency constraints as read (shown name, text); None: the
+    # packaged ones when the case schema is the packaged one, else none (consistency.py).
+    consistency_src: tuple[str, str] | None = None
     _by_action: dict[str, ActionRules] = field(default_factory=dict, repr=False)
     _validator: Any = field(default=None, repr=False)
     _fast_validator: Any = field(default=None, repr=False)
     _plans: dict = field(default_factory=dict, repr=False)
     _reason_models: dict = field(default_factory=dict, repr=False)
     _info_model: Any = field(default=None, repr=False)
+    _consistency: Any = field(default=None, repr=False)
+    consistency_factory: Any = field(default=None, repr=False)  # RuleSet → its compiled constraints
 
     def __post_init__(self):
         actions = self.actions
@@ -369,11 +380,26 @@ class RuleSet:
         if not self._fast_validator.is_valid(case):
             self.validator.validate(case)
 
+    @property
+    def consistency(self):
+        """The compiled cross-field constraints: set by the loader, or built on first use by the
+        factory the compiled-rule cache leaves (the model imports no stage)."""
+        if self._consistency is None and self.consistency_factory is not None:
+            self._consistency = self.consistency_factory(self)
+        return self._consistency
+
     def article(self, number: int) -> Article:
         return self.articles[str(number)]
 
     def info(self) -> dict:
         return {"version": self.version, "sha256": self.sha256}
+
+    def calendar_warning(self, today: _dt.date | None = None) -> str | None:
+        """A warning when the last published holiday schedule ends within
+        ``CALENDAR_WARNING_DAYS`` of today (``check``, ``--version`` and ``/readyz`` show it)."""
+        from .workdays import today as _today
+
+        return self.calendar.ends_soon(today or _today(), CALENDAR_WARNING_DAYS)
 
 
 # --------------------------------------------------------------------------- loading

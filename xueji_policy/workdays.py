@@ -364,6 +364,21 @@ class WorkCalendar:
         """Whether a holiday schedule for ``year`` is known (chinese_calendar or an override)."""
         return year in _CC_YEARS or year in self._overrides
 
+    def last_year(self) -> int:
+        """The last year with a published holiday schedule (chinese_calendar or an override)."""
+        return max(set(_CC_YEARS) | set(self._overrides))
+
+    def ends_soon(self, today: date, within_days: int) -> str | None:
+        """A warning when the last published schedule ends within ``within_days`` of ``today``."""
+        end = date(self.last_year(), 12, 31)
+        left = (end - today).days
+        if left > within_days:
+            return None
+        nxt = self.last_year() + 1
+        when = f"还有 {left} 天" if left >= 0 else f"已过 {-left} 天"
+        return (f"节假日安排数据只到 {end}（{when}）；国务院办公厅公布 {nxt} 年节假日安排后，"
+                f"请按通知添加 rules/calendar/{nxt}.yaml（格式见 docs/language.md 的“节假日日历文件”）")
+
     def source(self, year: int) -> str:
         """Where ``year``'s schedule comes from (the override's ``source`` or chinesecalendar)."""
         return self._year(year).source
@@ -484,6 +499,19 @@ class WorkCalendar:
                 out.append((d, WEEKEND_LABEL))
             d += timedelta(days=1)
         return out
+
+
+def today() -> date:
+    """Today, or ``$XUEJI_POLICY_TODAY`` (YYYY-MM-DD): the clock is injectable for tests and drills."""
+    import os
+
+    env = os.environ.get("XUEJI_POLICY_TODAY")
+    if env:
+        try:
+            return date.fromisoformat(env)
+        except ValueError:
+            pass
+    return date.today()
 
 
 # --------------------------------------------------------------------------- default instance

@@ -28,10 +28,13 @@ def run(args) -> int:
             print(f"\n共 {len(e.errors)} 处错误，规则集未加载。", file=sys.stderr)
         return 2
     n_params = len(rs.params)
+    warning = rs.calendar_warning()
     if args.json:
-        print(json.dumps({"ok": True, "rules": len(rs.rules), "parameters": n_params, "sha256": rs.sha256},
-                         ensure_ascii=False))
+        print(json.dumps({"ok": True, "rules": len(rs.rules), "parameters": n_params, "sha256": rs.sha256,
+                          "warnings": [warning] if warning else []}, ensure_ascii=False))
     else:
         print(f"规则检查通过：{len(rs.rules)} 条规则，{n_params} 个参数，{len(rs.articles)} 个条文文件"
               f"（版本 {rs.version}，sha256 {rs.sha256[:12]}…）")
+        if warning:
+            print(f"提醒：{warning}", file=sys.stderr)
     return 0

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from ..errors import CheckError
 from . import ast as A
+from .builtins import BUILTINS
 from .parse import Source
 from .types import (
     ANY,
@@ -23,7 +24,6 @@ from .types import (
     ENUM,
     INT,
     LIST,
-    MONTHDAY,
     NULL,
     NUMBER,
     OBJECT,
@@ -39,42 +39,9 @@ from .types import (
     unify,
 )
 
-# name → list of (parameter kinds, result).  "T" means "the same type as the first
-# argument" (coalesce); "list" any list; "numeric" int or number.
-FUNCTIONS: dict[str, list[tuple[tuple[str, ...], str]]] = {
-    "add_days": [((DATE, INT), DATE)],
-    "add_months": [((DATE, INT), DATE)],
-    "add_years": [((DATE, INT), DATE)],
-    "add_working_days": [((DATE, INT), DATE)],
-    "working_days_between": [((DATE, DATE), INT)],
-    "days_between": [((DATE, DATE), INT)],
-    "date": [((INT, INT, INT), DATE), ((INT, MONTHDAY), DATE), ((STRING,), DATE)],
-    "year": [((DATE,), INT)],
-    "month": [((DATE,), INT)],
-    "day": [((DATE,), INT)],
-    "len": [((LIST,), INT)],
-    "first": [((LIST,), "elem")],
-    "last": [((LIST,), "elem")],
-    "coalesce": [(("T", "T"), "T")],
-    "min": [(("numeric", "numeric"), "numeric"), ((DATE, DATE), DATE)],
-    "max": [(("numeric", "numeric"), "numeric"), ((DATE, DATE), DATE)],
-}
-
-FUNCTION_DOCS_ZH = {
-    "add_days": "add_days(日期, 天数)：日期加减自然日",
-    "add_months": "add_months(日期, 月数)：同日历日的若干月后（无此日取月末）",
-    "add_years": "add_years(日期, 年数)：同月同日的若干年后（2月29日取2月28日）",
-    "add_working_days": "add_working_days(日期, N)：起算日不计入的第 N 个工作日（N 为负数时向前）",
-    "working_days_between": "working_days_between(甲, 乙)：甲之后至乙（含）的工作日数",
-    "days_between": "days_between(甲, 乙)：乙减甲的自然日数",
-    "date": "date(年, 月, 日)、date(年, 月日参数) 或 date(\"YYYY-MM-DD\")",
-    "year": "year(日期)", "month": "month(日期)", "day": "day(日期)",
-    "len": "len(列表)：元素个数（空值为 0）",
-    "first": "first(列表)：第一个元素（空列表为空值）",
-    "last": "last(列表)：最后一个元素（空列表为空值）",
-    "coalesce": "coalesce(甲, 乙)：甲为空时取乙",
-    "min": "min(甲, 乙)", "max": "max(甲, 乙)",
-}
+# From the one registry of built-ins (builtins.py): signatures and the documentation lines.
+FUNCTIONS: dict[str, list[tuple[tuple[str, ...], str]]] = {n: list(b.signatures) for n, b in BUILTINS.items()}
+FUNCTION_DOCS_ZH = {n: b.doc_zh for n, b in BUILTINS.items()}
 
 
 @dataclass

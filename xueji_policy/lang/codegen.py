@@ -26,8 +26,9 @@ from collections.abc import Callable
 from typing import Any
 
 from . import ast as A
-from .compile import _EMPTY, _member_key, add_days, add_months, add_years, make_date
-from .types import DATE, MONTHDAY
+from .builtins import BUILTINS, add_days
+from .compile import _EMPTY, _member_key
+from .types import DATE
 
 _fromiso = _dt.date.fromisoformat
 
@@ -68,18 +69,6 @@ def _arith(op, a, b):
     if a is None or b is None:
         return None
     return op(a, b)
-
-
-def _first(xs):
-    return xs[0] if xs else None
-
-
-def _last(xs):
-    return xs[-1] if xs else None
-
-
-def _len(xs):
-    return 0 if xs is None else len(xs)
 
 
 def _memo(m: dict, key: int, thunk):
@@ -351,32 +340,22 @@ class _Gen:
         return f"_arith({op}, {a}, {b})"
 
     def g_Call(self, e: A.Call) -> str:
+        b = BUILTINS.get(e.name)
+        if b is None:
+            raise CodegenError(f"unknown function {e.name!r}")
         args = [self.expr(a) for a in e.args]
-        name = e.name
-        if name == "coalesce":
+        if e.name == "coalesce":  # the one lazy built-in (see builtins.py)
             if isinstance(e.args[1], (A.Literal, A.Path)):  # cheap and cannot fail: evaluate it eagerly
                 return f"_co({args[0]}, {args[1]})"
             return f"_co_lazy({args[0]}, lambda: {args[1]})"
-        if name == "len":
-            return f"len({args[0]})" if not _nullable(e.args[0]) else f"_len({args[0]})"
-        if name in ("first", "last"):
-            return f"_{name}({args[0]})"
-        if name == "date":
-            if len(e.args) == 2 and e.args[1].type.kind == MONTHDAY:
-                return f"_nn2(_make_date, {args[0]}, {args[1]})"
-            if len(args) == 1:
-                return f"_nn2(lambda a, b: _make_date(a), {args[0]}, 0)"
-            return f"_call_n(_make_date, {', '.join(args)})"
-        impl = {"add_days": "_add_days", "add_months": "_add_months", "add_years": "_add_years",
-                "add_working_days": "_add_working_days", "working_days_between": "_working_days_between",
-                "days_between": "_days_between", "min": "min", "max": "max"}.get(name)
-        if impl is not None:
-            if not _nullable(e.args[0]) and not _nullable(e.args[1]):
-                return f"{impl}({args[0]}, {args[1]})"
-            return f"_nn2({impl}, {args[0]}, {args[1]})"
-        if name in ("year", "month", "day"):
-            return f"_nn2(lambda d, _: d.{name}, {args[0]}, 0)"
-        raise CodegenError(f"unknown function {name!r}")
+        fn = f"_fn_{e.name}"
+        if e.name == "len" and not _nullable(e.args[0]):
+            return f"len({args[0]})"
+        if b.null_safe or not any(_nullable(a) for a in e.args):
+            return f"{fn}({', '.join(args)})"
+        if len(args) == 2:
+            return f"_nn2({fn}, {args[0]}, {args[1]})"
+        return f"_call_n({fn}, {', '.join(args)})"
 
     def g_Quant(self, e: A.Quant) -> str:
         if e.kind not in _QUANTS:
@@ -423,19 +402,18 @@ def _call_n(fn, *args):
 
 def runtime_namespace(calendar) -> dict:
     """The only names generated code can reach."""
-    return {
-        "__builtins__": {"any": any, "all": all, "bool": bool, "min": min, "max": max, "next": next, "set": set,
-                         "len": len},
-        "_EMPTY": _EMPTY, "_date": _date, "_memo": _memo, "_memo_args": _memo_args, "_member_key": _member_key, "_count": _count,
-        "_lt": _lt, "_le": _le, "_gt": _gt, "_ge": _ge, "_in": _in, "_not_in": _not_in,
-        "_nn2": _nn2, "_call_n": _call_n, "_co": _co, "_co_lazy": _co_lazy, "_arith": _arith, "_len": _len, "_first": _first, "_last": _last,
+    ns = {
+        "__builtins__": {"any": any, "all": all, "bool": bool, "len": len, "set": set},
+        "_EMPTY": _EMPTY, "_date": _date, "_memo": _memo, "_memo_args": _memo_args, "_member_key": _member_key,
+        "_count": _count, "_lt": _lt, "_le": _le, "_gt": _gt, "_ge": _ge, "_in": _in, "_not_in": _not_in,
+        "_nn2": _nn2, "_call_n": _call_n, "_co": _co, "_co_lazy": _co_lazy, "_arith": _arith,
         "_plus": lambda a, b: a + b, "_minus": lambda a, b: a - b, "_neg2": lambda a, _: -a,
         "_add_days": add_days, "_sub_days": lambda d, n: add_days(d, -n), "_days_add": lambda n, d: add_days(d, n),
-        "_date_diff": lambda a, b: (a - b).days, "_days_between": lambda a, b: (b - a).days,
-        "_add_months": add_months, "_add_years": add_years, "_make_date": make_date,
-        "_add_working_days": calendar.add_working_days if calendar else None,
-        "_working_days_between": calendar.working_days_between if calendar else None,
+        "_date_diff": lambda a, b: (a - b).days,
     }
+    for name, b in BUILTINS.items():  # every built-in from the one registry
+        ns[f"_fn_{name}"] = b.bind(calendar) if b.calendar_method is None or calendar is not None else None
+    return ns
 
 
 def generate_source(name: str, exprs: list[A.Expr], params: dict | None = None,

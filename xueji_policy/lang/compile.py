@@ -13,64 +13,17 @@ functions of null are null; an ordered comparison with null is false; ``and`` /
 
 from __future__ import annotations
 
-import calendar as _calendar
 import datetime as _dt
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import EvaluationError
 from . import ast as A
-from .types import DATE, MONTHDAY
+from .builtins import BUILTINS, COMPARISONS, arithmetic
+from .types import DATE
 
 Fn = Callable[[dict, dict, dict], Any]
 
 _fromiso = _dt.date.fromisoformat
-_timedelta = _dt.timedelta
-
-
-# --------------------------------------------------------------------------- runtime helpers
-
-
-def add_months(d: _dt.date, n: int) -> _dt.date:
-    """Same day-of-month n months later; a day the month lacks becomes its last day."""
-    month0 = d.month - 1 + n
-    year, month = d.year + month0 // 12, month0 % 12 + 1
-    if not 1 <= year <= 9999:
-        raise EvaluationError(f"日期超出范围：{d} 加 {n} 个月", f"date out of range: {d} + {n} months")
-    last = _calendar.monthrange(year, month)[1]
-    return _dt.date(year, month, min(d.day, last))
-
-
-def add_years(d: _dt.date, n: int) -> _dt.date:
-    return add_months(d, 12 * n)
-
-
-def add_days(d: _dt.date, n: int) -> _dt.date:
-    try:
-        return d + _timedelta(days=n)
-    except OverflowError:
-        raise EvaluationError(f"日期超出范围：{d} 加 {n} 天", f"date out of range: {d} + {n} days") from None
-
-
-def make_date(*args) -> _dt.date:
-    try:
-        if len(args) == 1:
-            return _fromiso(args[0])
-        if len(args) == 2:  # (year, (month, day))
-            year, (month, day) = args
-            return _dt.date(year, month, day)
-        return _dt.date(*args)
-    except (ValueError, TypeError, OverflowError):
-        raise EvaluationError(f"无效日期：{args}", f"invalid date: {args}") from None
-
-
-def parse_monthday(text: str) -> tuple[int, int]:
-    """``10-31`` or ``10月31日`` → (10, 31); raises ValueError."""
-    t = str(text).strip().replace("月", "-").replace("日", "")
-    m, d = t.split("-")
-    month, day = int(m), int(d)
-    _dt.date(2000, month, day)  # validates (2000 is a leap year: 02-29 allowed)
-    return month, day
 
 
 # --------------------------------------------------------------------------- compiler
@@ -198,9 +151,7 @@ class Compiler:
 
             return cmp
 
-        import operator
-
-        return ordered({"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op])
+        return ordered(COMPARISONS[op])
 
     def c_In(self, e: A.In) -> Fn:
         a, b = self.compile(e.left), self.compile(e.right)
@@ -241,15 +192,7 @@ class Compiler:
 
     def c_Arith(self, e: A.Arith) -> Fn:
         a, b = self.compile(e.left), self.compile(e.right)
-        lk, rk = e.left.type.kind, e.right.type.kind
-        if lk == DATE and rk == DATE:  # date - date → days
-            op = lambda x, y: (x - y).days  # noqa: E731
-        elif lk == DATE:
-            op = (lambda x, y: add_days(x, y)) if e.op == "+" else (lambda x, y: add_days(x, -y))
-        elif rk == DATE:
-            op = lambda x, y: add_days(y, x)  # noqa: E731
-        else:
-            op = (lambda x, y: x + y) if e.op == "+" else (lambda x, y: x - y)
+        op = arithmetic(e.op, e.left.type.kind, e.right.type.kind)
 
         def arith(c, p, v):
             x = a(c, p, v)
@@ -263,24 +206,18 @@ class Compiler:
     # calls --------------------------------------------------------------------
     def c_Call(self, e: A.Call) -> Fn:
         fns = tuple(self.compile(a) for a in e.args)
-        name = e.name
-        if name == "coalesce":
-            a, b = fns
+        b = BUILTINS[e.name]
+        if e.name == "coalesce":  # the one lazy built-in: its second argument only when needed
+            a, alt = fns
 
             def coalesce(c, p, v):
                 x = a(c, p, v)
-                return b(c, p, v) if x is None else x
+                return alt(c, p, v) if x is None else x
 
             return coalesce
-        if name == "len":
-            f = fns[0]
-
-            def len_(c, p, v):
-                x = f(c, p, v)
-                return 0 if x is None else len(x)
-
-            return len_
-        impl = self._impl(e)
+        impl = b.bind(self.calendar)
+        if b.null_safe:
+            return lambda c, p, v: impl(*[f(c, p, v) for f in fns])
         if len(fns) == 1:
             (f,) = fns
 
@@ -306,41 +243,6 @@ class Compiler:
             return None if any(x is None for x in args) else impl(*args)
 
         return calln
-
-    def _impl(self, e: A.Call) -> Callable:
-        name = e.name
-        cal = self.calendar
-        if name == "add_days":
-            return add_days
-        if name == "add_months":
-            return add_months
-        if name == "add_years":
-            return add_years
-        if name == "add_working_days":
-            return lambda d, n: cal.add_working_days(d, n)
-        if name == "working_days_between":
-            return lambda a, b: cal.working_days_between(a, b)
-        if name == "days_between":
-            return lambda a, b: (b - a).days
-        if name == "date":
-            if len(e.args) == 2 and e.args[1].type.kind == MONTHDAY:
-                return lambda y, md: make_date(y, md)
-            return make_date
-        if name == "year":
-            return lambda d: d.year
-        if name == "month":
-            return lambda d: d.month
-        if name == "day":
-            return lambda d: d.day
-        if name == "first":
-            return lambda xs: xs[0] if xs else None
-        if name == "last":
-            return lambda xs: xs[-1] if xs else None
-        if name == "min":
-            return min
-        if name == "max":
-            return max
-        raise EvaluationError(f"未实现的函数 {name}", f"function {name} not implemented")
 
     # quantifiers --------------------------------------------------------------
     def c_Quant(self, e: A.Quant) -> Fn:
