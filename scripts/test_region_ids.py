@@ -53,7 +53,7 @@ def rewrite_text(text: str) -> str:
 
 
 def files() -> list[Path]:
-    out = sorted((ROOT / "examples").glob("*.json")) + sorted((ROOT / "cases").rglob("*.json"))
+    out = sorted((ROOT / "examples").glob("*.json*")) + sorted((ROOT / "cases").rglob("*.json"))
     out += sorted((ROOT / "tests" / "bad_inputs").glob("*"))
     out += sorted((ROOT / "tests" / "fixtures").rglob("*.json"))
     return [p for p in out if p.is_file()]

@@ -11,6 +11,9 @@ A golden file is ``{"case": {…}, "expect": {…}}`` where ``expect`` holds
 * ``approvals`` (optional): the exact approvals;
 * or ``error``: the ``code`` of the error the case must raise (e.g. ``not_in_force``).
 
+The keys allowed are ``EXPECT_KEYS`` (one place: a new kind of expectation is added there and
+in ``compare``); any other key — a typo such as ``decison`` — is an error naming it.
+
 Used by pytest (``cases/conftest.py``), by ``xueji-policy test`` and by the rule
 coverage check (every rule applies in one golden case and not in another).
 """
@@ -18,12 +21,39 @@ coverage check (every rule applies in one golden case and not in another).
 from __future__ import annotations
 
 import datetime as _dt
-import json
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import XuejiError
 from .ruleset import RuleSet
+
+#: Keys of a golden file, and of its ``expect``. Add a new kind of expectation here (and in ``compare``).
+GOLDEN_KEYS = ("description", "case", "expect")
+EXPECT_KEYS = ("decision", "outcome", "cites", "rules", "obligations", "approvals", "error")
+
+# An article's folder in a cases directory: cases/13/, cases/annex-1/.
+_ARTICLE_DIR = re.compile(r"^(\d+|annex-\d+)$")
+
+
+class GoldenError(XuejiError):
+    """Golden cases that cannot be run: a path that does not exist, no cases found, or files
+    that are not golden cases (bad JSON, unknown keys). Every problem, each with its file."""
+
+    code = "golden_case_error"
+
+    MAX_SHOWN = 30  # a folder of wrong files must not flood the terminal
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        from .privacy import mask_ids_in_text
+
+        # Keys and paths come from the files: an ID number among them is masked (第三十二条).
+        self.problems = [(mask_ids_in_text(w), mask_ids_in_text(m)) for w, m in problems]
+        lines = [f"{where}：{msg}" if where else msg for where, msg in self.problems[: self.MAX_SHOWN]]
+        if len(problems) > self.MAX_SHOWN:
+            lines.append(f"……另有 {len(problems) - self.MAX_SHOWN} 处问题未列出")
+        super().__init__("\n".join(lines), f"{len(problems)} problem(s) with the golden cases")
 
 
 @dataclass
@@ -38,12 +68,50 @@ class GoldenResult:
     case: dict | None = None
 
 
-def default_cases_dir(rs: RuleSet) -> Path:
-    return rs.path.parent / "cases"
+def project_cases_dir(rules_dir: Path) -> Path | None:
+    """``rules_dir/../cases`` when that is this project's layout — a folder of article folders
+    (``13/``, ``annex-1/``) holding JSON files — else ``None``: a ``cases`` folder that merely
+    happens to sit beside some rules directory is not taken for golden cases."""
+    cases = rules_dir.parent / "cases"
+    if not cases.is_dir():
+        return None
+    for d in cases.iterdir():
+        if _ARTICLE_DIR.match(d.name) and d.is_dir() and next(d.glob("*.json"), None) is not None:
+            return cases
+    return None
 
 
-def discover(root: Path) -> list[Path]:
-    return sorted(root.glob("*/*.json"), key=lambda p: (_article_key(p.parent.name), p.name))
+def default_cases_dir(rs: RuleSet) -> Path | None:
+    """The golden cases of a rule set: ``project_cases_dir`` of its directory."""
+    return project_cases_dir(rs.path)
+
+
+def cases_dir_for(explicit: str | Path | None, rs: RuleSet) -> Path | None:
+    """``--cases DIR`` if given (it must exist), else the project's cases beside the rules, else None."""
+    if explicit is not None:
+        path = Path(explicit)
+        if not path.is_dir():
+            raise GoldenError([(str(path), "黄金案例目录不存在" if not path.exists() else "不是目录")])
+        return path
+    return default_cases_dir(rs)
+
+
+def discover(paths: Path | Sequence[Path]) -> list[Path]:
+    """Golden files under each path: a cases directory (``*/*.json``), an article's folder
+    (``*.json``) or a single file. A path that does not exist, or no file at all, is an error."""
+    roots = [paths] if isinstance(paths, Path) else list(paths)
+    found: dict[Path, Path] = {}
+    missing = [(str(p), "路径不存在") for p in roots if not p.exists()]
+    if missing:
+        raise GoldenError(missing)
+    for root in roots:
+        files: Iterable[Path] = [root] if root.is_file() else [*root.glob("*.json"), *root.glob("*/*.json")]
+        for f in files:
+            found.setdefault(f.resolve(), f)
+    if not found:
+        where = "、".join(str(p) for p in roots)
+        raise GoldenError([("", f"没有找到黄金案例：在 {where} 中查找了 *.json 和 <条号>/*.json")])
+    return sorted(found.values(), key=lambda p: (_article_key(p.parent.name), p.name))
 
 
 def _article_key(name: str):
@@ -68,15 +136,71 @@ def rule_applications(rs: RuleSet, case: dict, decision: dict) -> dict[str, bool
     return out
 
 
+def read_golden(path: Path) -> tuple[dict, dict]:
+    """A golden file's ``case`` and ``expect``, or a ``GoldenError`` saying (in Chinese, located) why not."""
+    from .errors import CaseError
+    from .lang.check import did_you_mean
+    from .validate import parse_case_json
+
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(_MAX_GOLDEN_BYTES + 1)
+    except OSError as e:
+        raise GoldenError([(str(path), f"无法读取：{e.strerror or e}")]) from None
+    try:
+        doc = parse_case_json(raw, max_bytes=_MAX_GOLDEN_BYTES)
+    except CaseError as e:
+        line, col = getattr(e, "line", None), getattr(e, "column", None)
+        where = f"{path}:{line}:{col}" if line else str(path)
+        raise GoldenError([(where, "；".join(p.message for p in e.problems))]) from None
+    text = raw.decode("utf-8", "replace")
+    if not isinstance(doc, dict):
+        raise GoldenError([(str(path), '黄金案例应为 JSON 对象：{"case": {…}, "expect": {…}}')])
+    if "case" not in doc and "expect" not in doc:
+        raise GoldenError([(str(path), '不是黄金案例：应为 {"case": {…}, "expect": {…}}')])
+    problems = _unknown_keys(path, text, doc, GOLDEN_KEYS, "", did_you_mean)
+    for key in ("case", "expect"):
+        if key not in doc:
+            problems.append((str(path), f"缺少 \"{key}\""))
+        elif not isinstance(doc[key], dict):
+            problems.append((str(path), f"\"{key}\" 应为 JSON 对象"))
+    if isinstance(doc.get("expect"), dict):
+        expect = doc["expect"]
+        problems += _unknown_keys(path, text, expect, EXPECT_KEYS, "expect 中", did_you_mean)
+        if "decision" not in expect and "error" not in expect:
+            problems.append((str(path), "expect 应给出 \"decision\"（allow 或 deny）或 \"error\"（错误代码）"))
+    if problems:
+        raise GoldenError(problems)
+    return doc["case"], doc["expect"]
+
+
+_MAX_GOLDEN_BYTES = 1 << 20  # a golden case is one case: the same bound as a case file
+
+
+def _unknown_keys(path: Path, text: str, obj: dict, known: Sequence[str], what: str, did_you_mean) -> list:
+    out = []
+    for key in obj:
+        if key in known:
+            continue
+        m = re.search(re.escape(f'"{key}"') + r"\s*:", text)  # locate the key for the editor
+        where = str(path)
+        if m:
+            line = text.count("\n", 0, m.start()) + 1
+            where = f"{path}:{line}:{m.start() - text.rfind(chr(10), 0, m.start())}"
+        guess = did_you_mean(key, known)
+        hint = f"（是否应为 \"{guess}\"？）" if guess else ""
+        out.append((where, f"{what}有未知的键 \"{key}\"{hint}；可用的键：{'、'.join(known)}"))
+    return out
+
+
 def run_file(path: Path, rs: RuleSet) -> GoldenResult:
     from .engine import evaluate_dict
 
     res = GoldenResult(path, path.parent.name, path.stem, ok=False)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        case, expect = doc["case"], doc["expect"]
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        res.problems.append(f"无法读取黄金案例：{e}")
+        case, expect = read_golden(path)
+    except GoldenError as e:
+        res.problems.append(e.message)
         return res
     try:
         decision = evaluate_dict(case, ruleset=rs)
@@ -124,8 +248,19 @@ def compare(decision: dict, expect: dict) -> list[str]:
     return problems
 
 
-def run_all(root: Path, rs: RuleSet) -> list[GoldenResult]:
-    return [run_file(p, rs) for p in discover(root)]
+def run_all(paths: Path | Sequence[Path], rs: RuleSet) -> list[GoldenResult]:
+    """Run every golden file under ``paths`` (see ``discover``). Files that are not golden cases
+    are reported all together as one ``GoldenError`` before anything runs."""
+    files = discover(paths)
+    problems = []
+    for f in files:
+        try:
+            read_golden(f)
+        except GoldenError as e:
+            problems += e.problems
+    if problems:
+        raise GoldenError(problems)
+    return [run_file(p, rs) for p in files]
 
 
 def rule_coverage(rs: RuleSet, results: list[GoldenResult]) -> dict[str, tuple[int, int]]:

@@ -42,11 +42,28 @@ _SPECIAL_FILES = {"ruleset.yaml", "parameters.yaml", "definitions.yaml", "index.
 
 
 def default_rules_dir() -> Path:
-    """The shipped rules: $XUEJI_POLICY_RULES, else ``rules/`` beside the package."""
+    """The rules used when none are named: $XUEJI_POLICY_RULES, else the installed package's own.
+
+    The repository's ``rules/`` is the package ``xueji_policy.rules`` (pyproject ``package-dir``):
+    a wheel carries a copy, an editable install maps it in place. Found through the import
+    system, never through a path beside the source tree.
+    """
     env = os.environ.get("XUEJI_POLICY_RULES")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "rules"
+    from .errors import XuejiError
+
+    try:
+        shipped = resources.files("xueji_policy.rules")
+    except ModuleNotFoundError:
+        raise XuejiError("找不到随包发布的规则（xueji_policy.rules）：请先安装本包（pip install .），"
+                         "或用 --rules DIR 或环境变量 XUEJI_POLICY_RULES 指定规则目录",
+                         "the shipped rules (xueji_policy.rules) are not installed: pip install the package, "
+                         "or name a rules directory with --rules DIR or $XUEJI_POLICY_RULES") from None
+    if not isinstance(shipped, Path):  # e.g. a zipped install: the loader reads a real directory
+        raise XuejiError(f"随包发布的规则不在文件系统上（{shipped}）：请用 --rules DIR 指定规则目录",
+                         f"the shipped rules are not on the file system ({shipped}): use --rules DIR")
+    return shipped
 
 
 def _schema(name: str) -> dict:

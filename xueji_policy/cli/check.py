@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import sys
 
+from .argparse_zh import RULES_HELP
+
 
 def add_arguments(p) -> None:
-    p.add_argument("--rules", metavar="DIR", help="规则目录（默认：随包发布的 rules/）")
+    p.add_argument("--rules", metavar="DIR", help=RULES_HELP)
     p.add_argument("--json", action="store_true", help="以 JSON 输出错误")
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import sys
 import unicodedata
-from pathlib import Path
+
+from .argparse_zh import CASES_HELP, RULES_HELP
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--rules", metavar="DIR", help="规则目录（默认：随包发布的 rules/）")
-    p.add_argument("--cases", metavar="DIR", help="黄金案例目录（默认：规则目录旁的 cases/）")
+    p.add_argument("--rules", metavar="DIR", help=RULES_HELP)
+    p.add_argument("--cases", metavar="DIR", help=CASES_HELP)
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
     p.add_argument("--write-index", action="store_true", help="按现有规则更新 index.yaml 中的规则列表")
 
@@ -25,13 +26,13 @@ def _pad(s: str, n: int) -> str:
 
 def run(args) -> int:
     from ..coverage import article_coverage, write_index
-    from ..golden import default_cases_dir, run_all
     from ..ruleset import load_ruleset
+    from .test import golden_results
 
     rs = load_ruleset(args.rules)
     if args.write_index:
         print(f"已更新 {write_index(rs)}", file=sys.stderr)
-    results = run_all(Path(args.cases) if args.cases else default_cases_dir(rs), rs)
+    results = golden_results(args.cases, rs)
     report = article_coverage(rs, results)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))

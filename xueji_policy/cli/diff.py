@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import sys
 import tempfile
 from pathlib import Path
+
+from .argparse_zh import integer
 
 
 def add_arguments(p) -> None:
@@ -19,9 +22,9 @@ def add_arguments(p) -> None:
     p.add_argument("--git", nargs=2, metavar=("REV1", "REV2"), help="比较两个 git 版本的 rules/")
     p.add_argument("--rules-path", default="rules", help="仓库中规则目录的路径（配合 --git，默认 rules）")
     p.add_argument("--dates", nargs=2, metavar=("DATE1", "DATE2"), help="比较同一规则集在两个日期生效的规则")
-    p.add_argument("--rules", metavar="DIR", help="配合 --dates 的规则目录（默认：随包发布的 rules/）")
-    p.add_argument("--generated", type=int, default=2000, metavar="N", help="另外生成的案例数（默认 2000）")
-    p.add_argument("--seed", type=int, default=0, help="生成案例的随机种子（相同种子得到相同案例）")
+    p.add_argument("--rules", metavar="DIR", help="配合 --dates 的规则目录（默认：随包发布的规则，或环境变量 XUEJI_POLICY_RULES）")
+    p.add_argument("--generated", type=integer, default=2000, metavar="N", help="另外生成的案例数（默认 2000）")
+    p.add_argument("--seed", type=integer, default=0, help="生成案例的随机种子（相同种子得到相同案例）")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
 
@@ -32,6 +35,9 @@ def run(args) -> int:
     from ..ruleset import load_ruleset
 
     paths = [Path(p) for p in args.paths]
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise XuejiError(f"路径不存在：{'、'.join(map(str, missing))}", f"no such path: {', '.join(map(str, missing))}")
     old_date = new_date = None
     with tempfile.TemporaryDirectory() as tmp:
         if args.git:
@@ -52,11 +58,11 @@ def run(args) -> int:
             old, new = load_ruleset(paths[0]), load_ruleset(paths[1])
             case_paths = paths[2:]
         if not case_paths:
-            # The golden cases beside the new rules, else beside the old, else the shipped ones.
-            from ..ruleset import default_rules_dir
-
-            candidates = [default_cases_dir(new), default_cases_dir(old), default_rules_dir().parent / "cases"]
-            case_paths = [next((c for c in candidates if c.is_dir()), candidates[0])]
+            # The project's golden cases beside the new rules, else beside the old (none: generated only).
+            found = default_cases_dir(new) or default_cases_dir(old)
+            case_paths = [found] if found else []
+            print(f"黄金案例：{found}" if found else "未找到黄金案例（可在命令末尾给出案例路径），只比较生成的案例",
+                  file=sys.stderr)
         cases = collect_cases(case_paths, new, args.generated, args.seed)
         changes = diff(old, new, cases, old_date=old_date, new_date=new_date)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import sys
 
+from .argparse_zh import RULES_HELP, integer
+
 
 def add_arguments(p) -> None:
     p.add_argument("case", metavar="CASE.json", nargs="?", help="案例文件，或 - 表示标准输入")
@@ -16,9 +18,9 @@ def add_arguments(p) -> None:
                    help="批量：每行一个案例（- 为标准输入），按顺序每个非空行输出一个决定或错误记录（含行号）；"
                         "单行上限 1 MiB，超过的行得到 too_large 错误记录。退出码：全部允许（或没有案例）为 0，"
                         "有不允许为 1，有错误记录为 2，有内部错误为 3（取最严重者）")
-    p.add_argument("--jobs", type=int, default=1, metavar="N", help="批量时使用的进程数（默认 1；0 为 CPU 核数；至多 64）")
+    p.add_argument("--jobs", type=integer, default=1, metavar="N", help="批量时使用的进程数（默认 1；0 为 CPU 核数；至多 64）")
     p.add_argument("--log", metavar="FILE", help="把每个决定追加记录到 FILE（JSON Lines；不含个人信息，仅有加盐哈希）")
-    p.add_argument("--rules", metavar="DIR", help="规则目录（默认：随包发布的 rules/）")
+    p.add_argument("--rules", metavar="DIR", help=RULES_HELP)
     p.add_argument("--format", choices=("json", "text"), default="json", help="输出格式：json（默认）或 text（中文摘要）")
     p.add_argument("--explain", action="store_true", help="附上逐条规则的求值过程")
 

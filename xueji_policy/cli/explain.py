@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+from .argparse_zh import RULES_HELP
+
 
 def add_arguments(p) -> None:
     p.add_argument("case", metavar="CASE.json", help="案例文件，或 - 表示标准输入")
-    p.add_argument("--rules", metavar="DIR", help="规则目录（默认：随包发布的 rules/）")
+    p.add_argument("--rules", metavar="DIR", help=RULES_HELP)
     p.add_argument("--format", choices=("text", "json"), default="text", help="输出格式：text（默认，中文）或 json")
 
 

@@ -4,27 +4,28 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
+
+from .argparse_zh import CASES_HELP, RULES_HELP
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--rules", metavar="DIR", help="规则目录（默认：随包发布的 rules/）")
-    p.add_argument("--cases", metavar="DIR", help="黄金案例目录（默认：规则目录旁的 cases/）")
+    p.add_argument("--rules", metavar="DIR", help=RULES_HELP)
+    p.add_argument("--cases", metavar="DIR", help=CASES_HELP)
     p.add_argument("--accept", action="store_true", help="复核后：把所引条文的当前摘要写入各规则（reviewed_text_sha256）")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
 
 def run(args) -> int:
-    from ..golden import default_cases_dir, run_all
     from ..lint import accept_reviews, lint
     from ..ruleset import load_ruleset
+    from .test import golden_results
 
     rs = load_ruleset(args.rules)
     if args.accept:
         changed = accept_reviews(rs)
         print(f"已记录 {len(changed)} 条规则的复核摘要", file=sys.stderr)
         rs = load_ruleset(args.rules)
-    results = run_all(Path(args.cases) if args.cases else default_cases_dir(rs), rs)
+    results = golden_results(args.cases, rs)
     warnings = lint(rs, results)
     if args.json:
         print(json.dumps([w.to_dict() for w in warnings], ensure_ascii=False, indent=2))

@@ -10,7 +10,7 @@ from pathlib import Path
 def add_arguments(p) -> None:
     p.add_argument("log", metavar="LOG", help="evaluate --log 写下的决定记录")
     p.add_argument("cases", nargs="+", metavar="CASES", help="案例：JSON 文件、目录（含黄金案例）或 JSON Lines 文件")
-    p.add_argument("--rules", metavar="DIR", help="用于重新评估的规则目录（默认：随包发布的 rules/）")
+    p.add_argument("--rules", metavar="DIR", help="用于重新评估的规则目录（默认：随包发布的规则，或环境变量 XUEJI_POLICY_RULES）")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
 

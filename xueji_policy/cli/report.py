@@ -5,20 +5,22 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .argparse_zh import CASES_HELP, RULES_HELP
+
 
 def add_arguments(p) -> None:
     p.add_argument("-o", "--output", default="report.html", metavar="FILE", help="输出文件（默认 report.html）")
-    p.add_argument("--rules", metavar="DIR", help="规则目录（默认：随包发布的 rules/）")
-    p.add_argument("--cases", metavar="DIR", help="黄金案例目录（默认：规则目录旁的 cases/）")
+    p.add_argument("--rules", metavar="DIR", help=RULES_HELP)
+    p.add_argument("--cases", metavar="DIR", help=CASES_HELP)
 
 
 def run(args) -> int:
-    from ..golden import default_cases_dir, run_all
     from ..report import write_report
     from ..ruleset import load_ruleset
+    from .test import golden_results
 
     rs = load_ruleset(args.rules)
-    results = run_all(Path(args.cases) if args.cases else default_cases_dir(rs), rs)
+    results = golden_results(args.cases, rs)
     try:
         out = write_report(rs, results, Path(args.output))
     except OSError as e:  # an unwritable target is the user's to fix: exit 2, not an internal error

@@ -7,33 +7,35 @@ import os
 import socket
 import sys
 
+from .argparse_zh import RULES_HELP, integer, number
+
 TOKEN_ENV = "XUEJI_POLICY_ADMIN_TOKEN"
 MIN_TOKEN_CHARS = 16
 
 
 def add_arguments(p) -> None:
     p.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1）")
-    p.add_argument("--port", type=int, default=8080, help="端口（默认 8080）")
-    p.add_argument("--rules", metavar="DIR", help="规则目录（默认：随包发布的 rules/）")
-    p.add_argument("--max-body", type=int, default=1 << 20, metavar="BYTES", help="单个案例请求体上限（默认 1 MiB）")
-    p.add_argument("--max-batch", type=int, default=100_000, metavar="N", help="一次批量请求的案例数上限")
-    p.add_argument("--max-batch-body", type=int, default=256 << 20, metavar="BYTES", help="批量请求体上限")
-    p.add_argument("--time-budget", type=float, default=10.0, metavar="SECONDS", help="每个请求的处理时限（秒）")
+    p.add_argument("--port", type=integer, default=8080, help="端口（默认 8080）")
+    p.add_argument("--rules", metavar="DIR", help=RULES_HELP)
+    p.add_argument("--max-body", type=integer, default=1 << 20, metavar="BYTES", help="单个案例请求体上限（默认 1 MiB）")
+    p.add_argument("--max-batch", type=integer, default=100_000, metavar="N", help="一次批量请求的案例数上限")
+    p.add_argument("--max-batch-body", type=integer, default=256 << 20, metavar="BYTES", help="批量请求体上限")
+    p.add_argument("--time-budget", type=number, default=10.0, metavar="SECONDS", help="每个请求的处理时限（秒）")
     p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
                    help="另外接受的 Host 主机名（可多次给出；默认只接受监听地址、localhost、127.0.0.1、[::1]）")
     p.add_argument("--allow-local-reload", action="store_true",
                    help=f"未设置 {TOKEN_ENV} 时，允许本机通过 POST /v1/reload 重新加载（仅限监听回环地址）")
-    p.add_argument("--rate-limit", type=float, default=50.0, metavar="PER_SECOND",
+    p.add_argument("--rate-limit", type=number, default=50.0, metavar="PER_SECOND",
                    help="每个客户端 IP 每秒请求数上限（令牌桶；0 表示不限，默认 50）")
-    p.add_argument("--rate-burst", type=float, default=100.0, metavar="N", help="令牌桶容量（默认 100）")
-    p.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+    p.add_argument("--rate-burst", type=number, default=100.0, metavar="N", help="令牌桶容量（默认 100）")
+    p.add_argument("--header-timeout", type=number, default=10.0, metavar="SECONDS",
                    help="连接须在此时间内送完请求头，否则关闭（默认 10 秒）")
-    p.add_argument("--body-timeout", type=float, default=30.0, metavar="SECONDS",
+    p.add_argument("--body-timeout", type=number, default=30.0, metavar="SECONDS",
                    help="请求体须在此时间内送完，否则 408（默认 30 秒）")
-    p.add_argument("--send-timeout", type=float, default=30.0, metavar="SECONDS",
+    p.add_argument("--send-timeout", type=number, default=30.0, metavar="SECONDS",
                    help="客户端须在此时间内取走每一段响应，否则断开（默认 30 秒）")
-    p.add_argument("--workers", type=int, default=2, metavar="N", help="评估进程数（默认 2）")
-    p.add_argument("--max-connections", type=int, default=200, metavar="N",
+    p.add_argument("--workers", type=integer, default=2, metavar="N", help="评估进程数（默认 2）")
+    p.add_argument("--max-connections", type=integer, default=200, metavar="N",
                    help="同时处理的连接数上限，超出时返回 503（默认 200）")
 
 
@@ -138,5 +140,8 @@ def run(args) -> int:
                              timeout_keep_alive=5, limit_concurrency=args.max_connections,
                              h11_max_incomplete_event_size=16 * 1024, proxy_headers=False, server_header=False,
                              lifespan="on")
-    uvicorn.Server(uconfig).run(sockets=[sock])
+    try:
+        uvicorn.Server(uconfig).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled: stopping is the normal end
+        pass
     return 0

@@ -1,4 +1,8 @@
-"""``xueji-policy test [DIR]``: run the golden cases; a pass/fail table per article.
+"""``xueji-policy test [PATH …]``: run the golden cases; a pass/fail table per article.
+
+Each PATH is a cases directory (``cases/``), an article's folder (``cases/4``) or a golden file.
+Without PATH: ``--cases DIR``, else the project's ``cases/`` beside the rules directory. Finding
+no case, or a PATH that does not exist, is an error (exit 2), as is a file that is not a golden case.
 
 ``--coverage`` adds, per rule, whether golden cases make it apply and not apply, and
 whether every operand of its ``and``/``or``/``not`` is seen both true and false.
@@ -7,25 +11,50 @@ whether every operand of its ``and``/``or``/``not`` is seen both true and false.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 
 def add_arguments(p) -> None:
-    p.add_argument("dir", nargs="?", metavar="DIR", help="黄金案例目录（默认：规则目录旁的 cases/）")
-    p.add_argument("--rules", metavar="DIR", help="规则目录（默认：随包发布的 rules/）")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="黄金案例：案例目录（cases/）、某条的子目录（cases/4）或单个文件；可给多个"
+                        "（默认：--cases，或规则目录旁本项目的 cases/）")
+    p.add_argument("--cases", metavar="DIR", help="黄金案例目录（未给出 PATH 时使用）")
+    p.add_argument("--rules", metavar="DIR", help="规则目录（默认：随包发布的规则）")
     p.add_argument("-v", "--verbose", action="store_true", help="列出每个案例")
     p.add_argument("--coverage", action="store_true", help="逐条规则、逐个子条件的覆盖情况")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
 
+def golden_results(cases: str | None, rs) -> list:
+    """The golden cases of ``--cases`` or of the project beside the rules, saying which (or none) on stderr."""
+    from ..golden import cases_dir_for, run_all
+
+    found = cases_dir_for(cases, rs)
+    if found is None:
+        print(f"未找到黄金案例（规则目录 {rs.path} 旁没有本项目的 cases/；可用 --cases DIR 指定），按无黄金案例处理",
+              file=sys.stderr)
+        return []
+    print(f"黄金案例：{found}", file=sys.stderr)
+    return run_all(found, rs)
+
+
 def run(args) -> int:
     from ..cites import int_to_cn
-    from ..golden import default_cases_dir, rule_coverage, run_all
-    from ..ruleset import load_ruleset
+    from ..golden import GoldenError, cases_dir_for, rule_coverage, run_all
+    from ..pipeline import load_ruleset
 
     rs = load_ruleset(args.rules)
-    root = Path(args.dir) if args.dir else default_cases_dir(rs)
-    results = run_all(root, rs)
+    if args.paths:
+        paths = [Path(p) for p in args.paths]
+    else:
+        found = cases_dir_for(args.cases, rs)
+        if found is None:
+            raise GoldenError([("", f"没有给出黄金案例，规则目录 {rs.path} 旁也没有本项目的 cases/ 目录："
+                                    "请给出案例路径（如 xueji-policy test cases/）或 --cases DIR")])
+        paths = [found]
+    print(f"黄金案例：{'、'.join(str(p) for p in paths)}", file=sys.stderr)
+    results = run_all(paths, rs)
     failed = sum(not r.ok for r in results)
 
     coverage = None
@@ -38,7 +67,7 @@ def run(args) -> int:
                            "branches": [b.to_dict() for b in branches[r.id]]} for r in rs.rules}
 
     if args.json:
-        out = {"total": len(results), "failed": failed,
+        out = {"paths": [str(p) for p in paths], "total": len(results), "failed": failed,
                "cases": [{"file": str(r.path), "ok": r.ok, "problems": r.problems} for r in results]}
         if coverage is not None:
             out["coverage"] = coverage
