@@ -254,3 +254,10 @@ def test_an_old_form_id_typed_into_a_numeric_field_is_masked_in_the_trace():
         record_output("privacy-numeric", t)
         assert str(old_form) not in t
     assert "9908*******5123" in texts[0]
+
+
+def test_shipped_data_holds_only_test_region_id_numbers():
+    """Examples, golden cases and test inputs name nobody: region codes 99xxxx are unassigned."""
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "test_region_ids.py"), "--check"],
+                          capture_output=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stdout.decode()[-2000:]
