@@ -241,3 +241,23 @@ def test_ids_in_a_rules_path_and_a_broken_rule_line_never_reach_load_errors(tmp_
     for t in texts:
         record_output("privacy-load-errors", t)
         assert not ids_in(t, {SECRET}), t[:500]  # … without the number in its path or its source line
+
+
+def test_an_old_form_id_typed_into_a_numeric_field_is_masked_in_the_trace():
+    old_form = 990802080315123  # 15 digits: within the integers a case may hold
+    case = _case("2025-TI-0001")
+    case["transfer"]["to_school"]["enrollment"] = old_form
+    rs = default_ruleset()
+    d = evaluate_dict(case, ruleset=rs, explain=True)
+    texts = [json.dumps(d, ensure_ascii=False), decision_text(d, rs)]
+    for t in texts:
+        record_output("privacy-numeric", t)
+        assert str(old_form) not in t
+    assert "9908*******5123" in texts[0]
+
+
+def test_shipped_data_holds_only_test_region_id_numbers():
+    """Examples, golden cases and test inputs name nobody: region codes 99xxxx are unassigned."""
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "test_region_ids.py"), "--check"],
+                          capture_output=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stdout.decode()[-2000:]
