@@ -83,11 +83,14 @@ def param_kinds(rs: RuleSet) -> dict[str, str]:
     return {n: p.type for n, p in rs.params.items()}
 
 
-def encoder(u: Universe, prefix: str = "", params: dict | None = None) -> Encoder:
+def encoder(u: Universe, prefix: str = "", params: dict | None = None, strings: dict | None = None) -> Encoder:
+    """An encoder of a symbolic case of ``u``; two encoders with the same ``prefix`` and ``strings``
+    read the same case (amendment comparison)."""
     rs = u.rs
     shape = case_shape(rs.case_schema, u.action)
     return Encoder(shape, _tables(rs), dict(params if params is not None else rs.params_on(u.day)),
-                   param_kinds(rs), u.action, u.date_lo.toordinal(), u.date_hi.toordinal(), prefix=prefix)
+                   param_kinds(rs), u.action, u.date_lo.toordinal(), u.date_hi.toordinal(), prefix=prefix,
+                   strings=strings if strings is not None else {})
 
 
 # --------------------------------------------------------------------------- decisions

@@ -118,7 +118,7 @@ class SymObj:
         fs = self.shape.props.get(name)
         if fs is None:
             raise Unsupported(f"unknown field {self.key}.{name}")
-        key = f"{self.key}.{name}"
+        key = f"{self.key}.{name}" if self.key else name
         has = TRUE if name in self.shape.required else self.enc.bool_var("has", key)
         if hit is None:
             hit = self._fields[name] = self.enc.value_var(key, fs)
@@ -181,7 +181,7 @@ class Encoder:
     prefix: str = ""  # variable names prefix (two encodings side by side)
     vars: dict[tuple[str, str], Var] = field(default_factory=dict)
     side: list = field(default_factory=list)  # domain and definedness constraints
-    strings: dict[str, int] = field(default_factory=dict)
+    strings: dict[str, int] = field(default_factory=dict)  # shared when two encodings read one case
     free_strings: list = field(default_factory=list)
     _memo: dict = field(default_factory=dict)
     _fresh: int = 0
