@@ -21,6 +21,7 @@ COMMANDS = {
     "serve": "启动 HTTP 服务和政策人员页面（需要 pip install 'xueji-policy[server]'）",
     "report": "生成逐条对照的 HTML 报告（条文原文、规则、黄金案例、覆盖、参数）",
     "coverage": "逐条核对：每条已编码或已说明，每条规则都有适用与不适用的黄金案例",
+    "verify": "证明规则的性质（SMT 求解器）；--compare 比较两套规则的宽严",
 }
 
 

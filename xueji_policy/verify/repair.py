@@ -15,6 +15,7 @@ holiday calendar, on which the same facts are allowed — decided by ``evaluate`
 from __future__ import annotations
 
 import copy
+import json
 import datetime as _dt
 import re
 from dataclasses import dataclass
@@ -54,8 +55,6 @@ class Change:
 
 
 def _show(v) -> str:
-    import json
-
     return json.dumps(v, ensure_ascii=False)
 
 
@@ -266,3 +265,28 @@ def earliest_allowed(case: dict, rs: RuleSet | None = None) -> _dt.date | None:
             pass
         day += _dt.timedelta(days=1)
     return None
+
+
+def repair_report(case: dict, rs: RuleSet | None = None) -> dict:
+    """``explain --repair``: the repairs and the earliest date, JSON-ready."""
+    from ..privacy import mask_ids_in_text
+
+    found = repairs(case, rs)
+    first = earliest_allowed(case, rs)
+    out = {"repairs": [{"changes": [c.to_dict() for c in r.changes]} for r in found],
+           "earliest_allowed": first.isoformat() if first else None,
+           "note": "每组改动都已经 evaluate 复核为准予；不改动 x-immutable 的事实、案例日期与操作"}
+    return json.loads(mask_ids_in_text(json.dumps(out, ensure_ascii=False)))
+
+
+def repair_text(report: dict) -> str:
+    lines = ["", "怎样才能获准（最少的事实改动，均已经 evaluate 复核）："]
+    if not report["repairs"]:
+        lines.append(f"  在 {MAX_CHANGES} 项以内的可改事实中找不到使之获准的改动。")
+    for i, r in enumerate(report["repairs"], 1):
+        parts = "；".join(f"{c['path']}：{json.dumps(c['from'], ensure_ascii=False)} → "
+                         f"{json.dumps(c['to'], ensure_ascii=False)}" for c in r["changes"])
+        lines.append(f"  {i}. {parts}")
+    first = report["earliest_allowed"]
+    lines.append(f"事实不变时最早可获准的日期：{first}" if first else "事实不变时，在节假日日历覆盖的日期内都不会获准。")
+    return "\n".join(lines)
