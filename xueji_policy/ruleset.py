@@ -39,7 +39,7 @@ PARAM_TYPES = {"int": T_INT, "number": T_NUMBER, "date": T_DATE, "monthday": T_M
 _ARTICLE_FILE = re.compile(r"^(\d+)\.ya?ml$")
 _ANNEX_FILE = re.compile(r"^annex-(\d+)\.ya?ml$")
 CALENDAR_WARNING_DAYS = 60  # how early staff are told to add next year's holiday schedule
-_SPECIAL_FILES = {"ruleset.yaml", "parameters.yaml", "definitions.yaml", "index.yaml"}
+_SPECIAL_FILES = {"ruleset.yaml", "parameters.yaml", "definitions.yaml", "index.yaml", "properties.yaml"}
 
 
 def default_rules_dir() -> Path:
