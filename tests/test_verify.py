@@ -307,3 +307,29 @@ def test_a_wrong_expect_is_located(shipped, tmp_path):
     with pytest.raises(RuleError) as e:
         _props(tmp_path, shipped, "properties:\n  - id: x\n    action: transfer_in\n    expect: maybe\n")
     assert e.value.loc is not None and e.value.loc.line == 4 and "expect" in e.value.message
+
+
+# --------------------------------------------------------------------------- lint by proof
+
+
+def test_lint_proves_a_dead_rule_and_a_shadowed_permit(tmp_path):
+    from xueji_policy.verify.lintproofs import prove_rules
+
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    p = rules / "29.yaml"
+    p.write_text(p.read_text(encoding="utf-8") + """
+  - id: reissue.planted_dead
+    cite: 第二十九条
+    actions: [certificate_reissue]
+    effect: forbid
+    when: reissue.previous_reissues < 0
+    message: 永不适用（测试）
+""", encoding="utf-8")
+    rs = load_ruleset(rules)
+    findings, settled = prove_rules(rs)
+    kinds = {(f.kind, f.rule) for f in findings}
+    assert ("never_applies", "reissue.planted_dead") in kinds
+    assert ("shadowed_permit", "suspension.grounds") in kinds  # suspension.granted applies whenever it does
+    assert "reissue.planted_dead" in settled and not any(k == "never_applies" and r == "reissue.once_only"
+                                                         for k, r in kinds)

@@ -12,6 +12,8 @@ def add_arguments(p) -> None:
     p.add_argument("--cases", metavar="DIR", help="黄金案例目录（默认：规则目录旁的 cases/）")
     p.add_argument("--accept", action="store_true", help="复核后：把所引条文的当前摘要写入各规则（reviewed_text_sha256）")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
+    p.add_argument("--prove", action="store_true",
+                   help="用 SMT 求解器证明（而非抽样）：永不适用、总是适用、被遮蔽的许可、冲突的许可（需要 z3-solver）")
 
 
 def run(args) -> int:
@@ -25,7 +27,7 @@ def run(args) -> int:
         print(f"已记录 {len(changed)} 条规则的复核摘要", file=sys.stderr)
         rs = load_ruleset(args.rules)
     results = run_all(Path(args.cases) if args.cases else default_cases_dir(rs), rs)
-    warnings = lint(rs, results)
+    warnings = lint(rs, results, prove=args.prove)
     if args.json:
         print(json.dumps([w.to_dict() for w in warnings], ensure_ascii=False, indent=2))
     else:

@@ -15,8 +15,8 @@ holiday calendar, on which the same facts are allowed — decided by ``evaluate`
 from __future__ import annotations
 
 import copy
-import json
 import datetime as _dt
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
