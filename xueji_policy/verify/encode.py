@@ -189,10 +189,12 @@ class Encoder:
     def __post_init__(self):
         self.root = Val("obj", TRUE, SymObj(self, "", self.shape))
         # The case's own action and date.
-        act = self.root.v.get("action", TRUE)
-        self.side.append(act.v == self.code(self.action))
-        day = self.root.v.get("date", TRUE).v
-        self.side += [day >= self.date_lo, day <= self.date_hi]
+        if "action" in self.shape.props:
+            act = self.root.v.get("action", TRUE)
+            self.side.append(act.v == self.code(self.action))
+        if "date" in self.shape.props:
+            day = self.root.v.get("date", TRUE).v
+            self.side += [day >= self.date_lo, day <= self.date_hi]
 
     # -- strings ---------------------------------------------------------------
     def code(self, s: str) -> int:
@@ -352,7 +354,8 @@ class Encoder:
             return Val("bool", TRUE, z3.Not(eq(a, b)))
         if a.kind == "null" or b.kind == "null":
             return Val("bool", TRUE, FALSE)
-        _scalar(a), _scalar(b)
+        _scalar(a)
+        _scalar(b)
         op: Callable = {"<": lambda x, y: x < y, "<=": lambda x, y: x <= y,
                         ">": lambda x, y: x > y, ">=": lambda x, y: x >= y}[e.op]
         return Val("bool", TRUE, z3.And(_bool(a.ok), _bool(b.ok), op(a.v, b.v)))
@@ -475,7 +478,8 @@ class Encoder:
         if name in ("min", "max"):
             a, b = args
             pick = (a.v <= b.v) if name == "min" else (a.v >= b.v)
-            return ite(pick, a, b) if a.kind == b.kind else ite(pick, _real(a), _real(b))
+            chosen = ite(pick, a, b) if a.kind == b.kind else ite(pick, _real(a), _real(b))
+            return Val(chosen.kind, ok, chosen.v)  # null if either is null
         if name == "add_working_days":
             return self._add_working_days(ok, args[0].v, args[1].v)
         if name == "working_days_between":

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import z3
 
@@ -74,7 +76,7 @@ class Result:
     stretches: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        d = {"id": self.prop.id, "cite": self.prop.cite, "action": self.prop.action, "expect": self.prop.expect,
+        d: dict[str, Any] = {"id": self.prop.id, "cite": self.prop.cite, "action": self.prop.action, "expect": self.prop.expect,
              "status": self.status, "seconds": round(self.seconds, 3), "bound": bound_note(),
              "stretches": self.stretches}
         if self.counterexample is not None:
@@ -100,8 +102,9 @@ def _global_lets(rs: RuleSet) -> dict:
     if not path.is_file():
         return {}
     y = load_yaml_file(path, "definitions.yaml")
-    out = {}
-    for name, ly in (y.value.get("let").value if isinstance(y.value, dict) and "let" in y.value else {}).items():
+    out: dict[str, LetDef] = {}
+    lets = y.value.get("let") if isinstance(y.value, dict) else None
+    for name, ly in (lets.value if lets is not None and isinstance(lets.value, dict) else {}).items():
         text = str(ly.value)
         src = Source(text, ly.scalar_locator())
         try:
@@ -159,11 +162,16 @@ def load_properties(path: str | Path, rs: RuleSet) -> list[Property]:
         g = v.get("given")
         if g is not None:
             text = "true" if g.value is True else ("false" if g.value is False else str(g.value))
-            src = Source(text, g.scalar_locator() if isinstance(g.value, str) else (lambda off, _g=g: _g.loc), pid)
+            at = g.scalar_locator() if isinstance(g.value, str) else _fixed(g.loc)
+            src = Source(text, at, pid)
             prop.given_src = text
             prop.given = parse_condition(rs, action, text, src)
         out.append(prop)
     return out
+
+
+def _fixed(loc: Location) -> Callable[[int], Location]:
+    return lambda offset: loc
 
 
 def _text(y: Y | None) -> str | None:
@@ -184,7 +192,7 @@ def decided_against(expect: str, decided: str) -> bool:
 
 def check_property(rs: RuleSet, prop: Property, day: _dt.date | None = None) -> Result:
     t0 = time.perf_counter()
-    stretches = []
+    stretches: list[dict] = []
     for u in universes(rs, prop.action, day):
         try:
             enc = encoder(u)

@@ -131,16 +131,15 @@ def _pins(enc: Encoder, case: dict):
             if has is not None:
                 conds.append(has.term == z3.BoolVal(raw is not _MISSING))
         present = raw is not _MISSING
-        if val.kind in ("int", "real", "bool", "date", "str"):
-            if present and raw is None:
-                conds.append(z3.Not(val.ok) if not isinstance(val.ok, bool) else z3.BoolVal(not val.ok))
-            elif present:
-                nn = enc.vars.get((key, "nn"))
-                if nn is not None:
-                    conds.append(nn.term)
+        nn = enc.vars.get((key, "nn"))
+        if present and raw is None:
+            conds.append(z3.Not(nn.term) if nn is not None else z3.BoolVal(False))
+        elif present:
+            if nn is not None:
+                conds.append(nn.term)
+            if val.kind in ("int", "real", "bool", "date", "str"):
                 conds.append(val.v == _encode_value(enc, raw, fs))
-        elif val.kind == "list":
-            if present and isinstance(raw, list):
+            elif val.kind == "list" and isinstance(raw, list):
                 conds.append(val.v.length == len(raw))
         same = z3.And(conds) if conds else z3.BoolVal(True)
         if imm or key in ("date", "action"):
@@ -148,6 +147,12 @@ def _pins(enc: Encoder, case: dict):
         else:
             flags.setdefault(key, []).append(same)
     return flags, pins
+
+
+def pin_case(enc: Encoder, case: dict) -> list:
+    """Constraints that fix every fact the encoding read to its value in ``case``."""
+    flags, pins = _pins(enc, case)
+    return pins + [c for cs in flags.values() for c in cs]
 
 
 @dataclass

@@ -47,19 +47,16 @@ def to_shape(node: dict, defs: dict, depth: int = 0, name: str = "") -> Shape:
         raise ValueError("schema nested too deeply")
     node, ref = _resolve(node, defs)
     name = ref or name
-    common = {"default": node.get("default"), "has_default": "default" in node,
+    common: dict[str, Any] = {"default": node.get("default"), "has_default": "default" in node,
               "immutable": bool(node.get("x-immutable", False)), "name": name}
     branches = node.get("anyOf") or node.get("oneOf")
     if branches:
         rest = [b for b in branches if b.get("type") != "null"]
         inner = to_shape(rest[0], defs, depth + 1, name)
         inner.nullable = inner.nullable or len(rest) < len(branches)
-        for k, v in common.items():
-            if k in ("default", "has_default") and not common["has_default"]:
-                continue
-            if k == "immutable" and not v:
-                continue
-            setattr(inner, k, v)
+        if common["has_default"]:  # keywords beside the anyOf apply to the value
+            inner.default, inner.has_default = common["default"], True
+        inner.immutable = inner.immutable or common["immutable"]
         return inner
     types = node.get("type")
     nullable = False
