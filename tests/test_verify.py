@@ -333,3 +333,14 @@ def test_lint_proves_a_dead_rule_and_a_shadowed_permit(tmp_path):
     assert ("shadowed_permit", "suspension.grounds") in kinds  # suspension.granted applies whenever it does
     assert "reissue.planted_dead" in settled and not any(k == "never_applies" and r == "reissue.once_only"
                                                          for k, r in kinds)
+
+
+def test_symbolic_parameters_prove_for_every_value_or_name_the_values_needed(shipped):
+    props = {p.id: p for p in load_properties(RULES / "properties.yaml", shipped)}
+    assert check_property(shipped, props["no-transfer-into-a-full-grade"], symbolic=True).status == "proved"
+    # "Not within six months" holds for probation (1 year) only while 1 year ≥ 6 months: with the
+    # parameters as symbols, the solver names values that break it, and evaluate confirms them.
+    r = check_property(shipped, props["no-revocation-within-six-months"], symbolic=True)
+    assert r.status == "refuted" and r.params is not None
+    assert r.params["revocation_probation_years"] * 12 < r.params["revocation_months"]
+    assert set(r.params) <= {"revocation_months", "revocation_probation_years"}

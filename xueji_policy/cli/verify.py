@@ -18,6 +18,8 @@ def add_arguments(p) -> None:
     p.add_argument("--date", metavar="YYYY-MM-DD", help="只证明这一天的案例（参数取当日的值）；默认：规则生效以来、日历覆盖的每一天")
     p.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"), help="比较两个规则目录：逐个操作判断等价、更严格、更宽松或互有宽严")
     p.add_argument("--action", action="append", metavar="ACTION", help="--compare 时只比较这些操作（可重复）")
+    p.add_argument("--symbolic-params", action="store_true",
+                   help="把整数、数值参数当作符号：证明对参数的任何非负取值都成立；反例给出所需的参数值")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
 
@@ -62,7 +64,7 @@ def run(args) -> int:
     results = []
     for prop in props:
         try:
-            results.append(check_property(rs, prop, day))
+            results.append(check_property(rs, prop, day, symbolic=args.symbolic_params))
         except EncodingBug as e:
             print(f"错误（证明程序缺陷）：{e.message}", file=sys.stderr)
             return 2
@@ -84,7 +86,8 @@ def _text(r) -> str:
     if r.status == "proved":
         return f"已证明 {head} — {r.seconds:.2f} 秒（{bound_note()}）"
     if r.status == "refuted":
-        return (f"被反驳 {head} — 反例（已通过 case.schema.json 校验，evaluate 判定为 {r.decided}）：\n"
+        params = f"参数取值 {json.dumps(r.params, ensure_ascii=False)} 时，" if r.params else ""
+        return (f"被反驳 {head} — {params}反例（已通过 case.schema.json 校验，evaluate 判定为 {r.decided}）：\n"
                 + json.dumps(r.counterexample, ensure_ascii=False, indent=2))
     return f"未能证明 {head} — {r.message}"
 

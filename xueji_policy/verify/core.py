@@ -93,6 +93,51 @@ def encoder(u: Universe, prefix: str = "", params: dict | None = None, strings: 
                    strings=strings if strings is not None else {})
 
 
+def symbolic_params(rs: RuleSet, names: list[str] | None = None) -> dict[str, Any]:
+    """Parameters as solver symbols (every int/number parameter, or those named): a proof then holds
+    for any non-negative value, and a counterexample names the values it needs."""
+    out: dict[str, Any] = {}
+    for n, p in rs.params.items():
+        if names is not None and n not in names:
+            continue
+        if p.type == "int":
+            out[n] = z3.Int(f"param:{n}")
+        elif p.type == "number":
+            out[n] = z3.Real(f"param:{n}")
+    return out
+
+
+def param_domain(params: dict[str, Any]) -> list:
+    return [t >= 0 for t in params.values()]
+
+
+def with_params(rs: RuleSet, values: dict[str, Any]) -> RuleSet:
+    """A copy of ``rs`` whose named parameters hold ``values`` on every date (to re-check a
+    counterexample found with symbolic parameters)."""
+    import dataclasses
+
+    from ..ruleset import Parameter
+
+    params = dict(rs.params)
+    for n, v in values.items():
+        p = params[n]
+        params[n] = Parameter(p.name, p.title, p.type, p.cite, [(d, v) for d, _ in p.values], p.unit, p.note, p.loc)
+    return dataclasses.replace(rs, params=params, _by_action={}, _plans={}, _reason_models={}, _info_model=None,
+                               _validator=None, _fast_validator=None)
+
+
+def model_params(model, params: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for n, t in params.items():
+        x = model.eval(t, model_completion=True)
+        if z3.is_int_value(x):
+            out[n] = x.as_long()
+        else:
+            f = x.as_fraction()
+            out[n] = int(f) if f.denominator == 1 else float(f)
+    return out
+
+
 # --------------------------------------------------------------------------- decisions
 
 

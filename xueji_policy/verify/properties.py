@@ -43,9 +43,13 @@ from .core import (
     encoder,
     engine_decision,
     holds,
+    model_params,
     nice_numbers,
+    param_domain,
     solve,
+    symbolic_params,
     universes,
+    with_params,
 )
 
 EXPECTS = ("allow", "deny", "not allow", "not deny")
@@ -72,6 +76,7 @@ class Result:
     seconds: float = 0.0
     counterexample: dict | None = None
     decided: str | None = None  # the engine's decision of the counterexample
+    params: dict | None = None  # the parameter values of the counterexample (symbolic parameters)
     message: str = ""
     stretches: list = field(default_factory=list)
 
@@ -82,6 +87,8 @@ class Result:
         if self.counterexample is not None:
             d["counterexample"] = self.counterexample
             d["engine_decision"] = self.decided
+            if self.params is not None:
+                d["parameters"] = self.params
         if self.message:
             d["message"] = self.message
         return d
@@ -190,15 +197,19 @@ def decided_against(expect: str, decided: str) -> bool:
     return (decided == "allow") if expect in ("deny", "not allow") else (decided != "allow")
 
 
-def check_property(rs: RuleSet, prop: Property, day: _dt.date | None = None) -> Result:
+def check_property(rs: RuleSet, prop: Property, day: _dt.date | None = None, symbolic: bool = False) -> Result:
+    """Prove ``prop`` on every stretch of dates (or on ``day``); with ``symbolic``, for every
+    non-negative value of the numeric parameters too."""
     t0 = time.perf_counter()
     stretches: list[dict] = []
     for u in universes(rs, prop.action, day):
+        sym = symbolic_params(rs) if symbolic else {}
         try:
-            enc = encoder(u)
+            enc = encoder(u, params={**rs.params_on(u.day), **sym})
             d = decision(enc, u)
             given = enc.cond(prop.given) if prop.given is not None else z3.BoolVal(True)
-            out = solve(enc.finish() + [given, violates(prop.expect, d.allow)], nice=nice_numbers(enc))
+            out = solve(enc.finish() + param_domain(sym) + [given, violates(prop.expect, d.allow)],
+                        nice=nice_numbers(enc))
         except Unsupported as e:
             return Result(prop, "unknown", time.perf_counter() - t0, message=f"未能证明：规则用到了证明尚不支持的写法（{e}）",
                           stretches=stretches)
@@ -208,9 +219,11 @@ def check_property(rs: RuleSet, prop: Property, day: _dt.date | None = None) -> 
                           stretches=stretches)
         if out.status == "refuted":
             case = concretise(enc, out.model)
+            values = model_params(out.model, {n: t for n, t in sym.items() if n in enc.params_read}) if sym else None
+            judge = with_params(rs, values) if values else rs
             try:
-                decided = engine_decision(rs, case)
-                given_ok = holds(rs, prop.given, case)
+                decided = engine_decision(judge, case)
+                given_ok = holds(judge, prop.given, case)
             except XuejiError as e:
                 raise EncodingBug(f"证明的编码有误：反例未通过校验或无法判定（{e.message}）",
                                   f"encoding bug: the counterexample does not validate ({e.message_en})") from None
@@ -218,9 +231,9 @@ def check_property(rs: RuleSet, prop: Property, day: _dt.date | None = None) -> 
                 raise EncodingBug(f"证明的编码有误：性质 {prop.id} 的反例经 evaluate 复核并不违反性质（决定为 {decided}）",
                                   f"encoding bug: evaluate does not confirm the counterexample of {prop.id}")
             return Result(prop, "refuted", time.perf_counter() - t0, counterexample=case, decided=decided,
-                          stretches=stretches)
+                          params=values, stretches=stretches)
     return Result(prop, "proved", time.perf_counter() - t0, stretches=stretches)
 
 
-def check_file(path: str | Path, rs: RuleSet, day: _dt.date | None = None) -> list[Result]:
-    return [check_property(rs, p, day) for p in load_properties(path, rs)]
+def check_file(path: str | Path, rs: RuleSet, day: _dt.date | None = None, symbolic: bool = False) -> list[Result]:
+    return [check_property(rs, p, day, symbolic) for p in load_properties(path, rs)]
