@@ -129,7 +129,7 @@ def with_params(rs: RuleSet, values: dict[str, Any]) -> RuleSet:
 def model_params(model, params: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for n, t in params.items():
-        x = model.eval(t, model_completion=True)
+        x = model.evaluate(t, model_completion=True)
         if z3.is_int_value(x):
             out[n] = x.as_long()
         else:
@@ -212,7 +212,7 @@ def nice_numbers(enc: Encoder) -> list:
 
 
 def _value(model, term):
-    return model.eval(term, model_completion=True)
+    return model.evaluate(term, model_completion=True)
 
 
 def _scalar(enc: Encoder, model, val: Val, s: Shape):

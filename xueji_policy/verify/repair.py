@@ -219,7 +219,7 @@ def repairs(case: dict, rs: RuleSet | None = None, max_changes: int = MAX_CHANGE
                 break
             model = s.model()
             s.pop()
-            chosen = [x for x in keys if z3.is_true(model.eval(changed[x], model_completion=True))]
+            chosen = [x for x in keys if z3.is_true(model.evaluate(changed[x], model_completion=True))]
             s.add(z3.Or([z3.Not(changed[x]) for x in chosen]) if chosen else z3.BoolVal(False))
             rep = _apply(rs, enc, case, model, chosen)
             if rep is not None:
@@ -238,7 +238,7 @@ def _apply(rs: RuleSet, enc: Encoder, case: dict, model, chosen: list[str]) -> R
         toks = _tokens(key)
         before = _lookup(case, toks)
         has = enc.vars.get((key, "has"))
-        absent_after = has is not None and not z3.is_true(model.eval(has.term, model_completion=True))
+        absent_after = has is not None and not z3.is_true(model.evaluate(has.term, model_completion=True))
         after = None if absent_after else _concrete(enc, model, val, fs)
         if isinstance(after, dict) and isinstance(before, dict):
             after = {**before, **after}
