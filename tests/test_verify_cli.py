@@ -60,3 +60,22 @@ def test_explain_repair_lists_changes_and_the_earliest_date(tmp_path, capsys):
     assert main(["explain", str(p), "--repair"]) == 1
     out = capsys.readouterr().out
     assert "事实不变时最早可获准的日期：2025-08-18" in out
+
+
+def test_a_counterexample_the_engine_does_not_confirm_is_reported_as_a_bug(tmp_path, capsys, monkeypatch):
+    import xueji_policy.verify.properties as props
+
+    monkeypatch.setattr(props, "engine_decision", lambda rs, case: "deny")  # the engine "disagrees"
+    p = tmp_path / "p.yaml"
+    p.write_text("properties:\n  - id: never\n    action: transfer_in\n    expect: deny\n", encoding="utf-8")
+    assert main(["verify", str(p)]) == 2
+    captured = capsys.readouterr()
+    assert "证明程序缺陷" in captured.err and "反例" not in captured.out
+
+
+def test_an_unknown_key_in_a_property_is_located(tmp_path, capsys):
+    p = tmp_path / "p.yaml"
+    p.write_text("properties:\n  - id: x\n    action: transfer_in\n    expect: deny\n    gven: true\n", encoding="utf-8")
+    assert main(["verify", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "gven" in err and f"{p}:5:" in err

@@ -309,8 +309,12 @@ def holds(rs: RuleSet, expr: A.Expr | None, case: dict) -> bool:
         return True
     from ..lang.compile import Compiler
 
+    cache = rs.__dict__.setdefault("_verify_closures", {})
+    hit = cache.get(id(expr))
+    if hit is None or hit[0] is not expr:
+        hit = cache[id(expr)] = (expr, Compiler(rs.calendar).compile(expr))
     day = _dt.date.fromisoformat(case["date"])
-    return bool(Compiler(rs.calendar).compile(expr)(case, rs.params_on(day), {}))
+    return bool(hit[1](case, rs.params_on(day), {}))
 
 
 @dataclass
