@@ -199,8 +199,11 @@ def solve(assertions: list, timeout_ms: int = TIMEOUT_MS, nice: list | None = No
 
 
 def nice_numbers(enc: Encoder) -> list:
-    """Prefer counterexamples a person reads easily: numbers in halves."""
-    out = []
+    """Prefer counterexamples a person reads easily: numbers in halves, free text either a string
+    parameter's value (营口市) or "其他N" — not an unrelated enum value."""
+    from .encode import OTHER_BASE
+
+    out = [z3.Or(t >= OTHER_BASE, *[t == c for c in sorted(enc.named_strings)]) for t in enc.free_strings]
     for var in enc.vars.values():
         if var.role == "val" and z3.is_real(var.term):
             k = z3.Int(f"{var.term}!half")
@@ -277,7 +280,7 @@ def _filler(s: Shape, name: str):
         return int(s.minimum or 0)
     if s.kind == "boolean":
         return False
-    return {"name": "学生甲", "id_number": "F0000001"}.get(name, "甲")
+    return {"name": "某某", "id_number": "F0000001", "province": "某省", "city": "某市"}.get(name, "甲")
 
 
 def concretise(enc: Encoder, model) -> dict:

@@ -183,6 +183,7 @@ class Encoder:
     side: list = field(default_factory=list)  # domain and definedness constraints
     strings: dict[str, int] = field(default_factory=dict)  # shared when two encodings read one case
     free_strings: list = field(default_factory=list)
+    named_strings: set = field(default_factory=set)  # codes of string parameters' values (营口市 …)
     params_read: set = field(default_factory=set)  # parameters the rules read (to report symbolic ones)
     _memo: dict = field(default_factory=dict)
     _fresh: int = 0
@@ -335,6 +336,8 @@ class Encoder:
     def param(self, name: str) -> Val:
         value = self.params[name]
         self.params_read.add(name)
+        if isinstance(value, str):
+            self.named_strings.add(self.code(value))
         kind = self.param_types.get(name)
         return self.const(value, kind={"number": "real", "date": "date"}.get(kind or "", None))
 
