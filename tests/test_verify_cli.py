@@ -82,3 +82,15 @@ def test_an_unknown_key_in_a_property_is_located(tmp_path, capsys):
     assert main(["verify", str(p)]) == 2
     err = capsys.readouterr().err
     assert "gven" in err and f"{p}:5:" in err
+
+
+def test_what_the_encoding_cannot_translate_is_not_proved_never_proved(tmp_path, capsys, monkeypatch):
+    from xueji_policy.verify.encode import Encoder, Unsupported
+
+    def refuse(self, e, env):
+        raise Unsupported("quantifier")
+
+    monkeypatch.setattr(Encoder, "e_Quant", refuse)
+    assert main(["verify", str(ROOT / "rules" / "properties.yaml")]) == 1
+    out = capsys.readouterr().out
+    assert "未能证明 [no-transfer-into-a-full-grade]" in out
