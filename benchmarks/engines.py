@@ -109,7 +109,7 @@ def build_python() -> Callable[[dict], set]:
 
 
 def xueji_ruleset(cache: bool = True):
-    from xueji_policy.ruleset import load_ruleset
+    from xueji_policy.pipeline import load_ruleset
 
     return load_ruleset(POLICY_DIR, cache=cache)
 

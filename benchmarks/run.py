@@ -178,7 +178,7 @@ def rule_evaluation(cfg: Config) -> dict:
 def contract_pool(cfg: Config):
     """Distinct generated contract cases of the shipped rules (the same for the same seed)."""
     from xueji_policy.generate import generated_cases
-    from xueji_policy.ruleset import load_ruleset
+    from xueji_policy.pipeline import load_ruleset
 
     rs = load_ruleset()
     t0 = time.perf_counter()
@@ -275,7 +275,7 @@ def cold_start(cfg: Config) -> dict:
 _LOAD_SCRIPT = """
 import json, sys, time
 t0 = time.perf_counter()
-from xueji_policy.ruleset import load_ruleset
+from xueji_policy.pipeline import load_ruleset
 t1 = time.perf_counter()
 rs = load_ruleset(sys.argv[1] or None, cache=sys.argv[2] == "on")
 t2 = time.perf_counter()

@@ -40,8 +40,8 @@ from pathlib import Path
 import pytest
 
 from xueji_policy.errors import RuleSetError
+from xueji_policy.pipeline import load_ruleset
 from xueji_policy.privacy import mask_ids_in_text
-from xueji_policy.ruleset import load_ruleset
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_RULES = ROOT / "rules"

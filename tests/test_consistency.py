@@ -24,7 +24,7 @@ from strategies import cases
 from xueji_policy.consistency import Consistency
 from xueji_policy.engine import default_ruleset, evaluate_dict
 from xueji_policy.errors import CalendarError, CaseError, NotInForceError, RuleSetError, XuejiError
-from xueji_policy.ruleset import load_ruleset
+from xueji_policy.pipeline import load_ruleset
 
 ROOT = Path(__file__).resolve().parents[1]
 BAD = ROOT / "tests" / "bad_inputs"

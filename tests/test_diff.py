@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from xueji_policy.diff import collect_cases, diff, grouped
-from xueji_policy.ruleset import load_ruleset
+from xueji_policy.pipeline import load_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = Path(__file__).parent / "fixtures" / "library_rules"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from xueji_policy.golden import run_all
 from xueji_policy.lint import lint
-from xueji_policy.ruleset import load_ruleset
+from xueji_policy.pipeline import load_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -75,8 +75,8 @@ import shutil  # noqa: E402
 import pytest  # noqa: E402
 from leakscan import ids_in  # noqa: E402
 
+from xueji_policy.pipeline import load_ruleset  # noqa: E402
 from xueji_policy.privacy import gb11643_check_char, mask_ids_in_text, scrub  # noqa: E402
-from xueji_policy.ruleset import load_ruleset  # noqa: E402
 
 _FIRST17 = "99080220080315123"
 SECRET = _FIRST17 + gb11643_check_char(_FIRST17)  # valid, in the unassigned test region

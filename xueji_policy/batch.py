@@ -269,7 +269,7 @@ _WORKER_LOG = None
 
 def _init_worker(rules_path: str | None, log_path: str | None = None) -> None:
     global _WORKER_RS, _WORKER_LOG
-    from .ruleset import load_ruleset
+    from .pipeline import load_ruleset
 
     if _WORKER_RS is None:  # a forked worker inherits the parent's loaded rule set
         _WORKER_RS = load_ruleset(rules_path)
@@ -327,7 +327,7 @@ def evaluate_many(cases: Iterable, *, ruleset=None, rules_path: str | Path | Non
     """One result per case, in order (decision dict or error record with the case's 1-based position)."""
     if jobs <= 1:
         from .engine import default_ruleset
-        from .ruleset import load_ruleset
+        from .pipeline import load_ruleset
 
         rs = ruleset or (load_ruleset(rules_path) if rules_path else default_ruleset())
         log = _open_log(log_path)
@@ -344,7 +344,7 @@ def _run_tasks(tasks: Iterator[Task], jobs: int, rules_path, log_path, on_progre
                tally: Tally | None) -> Iterator[bytes]:
     global _WORKER_RS
     from .engine import default_ruleset
-    from .ruleset import load_ruleset
+    from .pipeline import load_ruleset
 
     if log_path:  # an unusable log is a clear error before any line, not a failure in every worker
         _open_log(log_path).close()

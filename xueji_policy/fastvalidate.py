@@ -16,12 +16,13 @@ for the formats (``date``, ``gb11643``), so a format can never mean two things.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from .privacy import gb11643_valid
+from .privacy import gb11643_valid, mask_ids_in_text
 
 # --------------------------------------------------------------------------- bounds
 
@@ -114,9 +115,23 @@ def _scan(value: Any, max_depth: int) -> bool:
     return True
 
 
-def _path(parts: list) -> str:
-    from .validate import json_path
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
+
+def json_path(parts: Iterable[object]) -> str:
+    """``$.transfer.to_school.enrollment``, ``$.student.suspensions[0].start``, ``$['a b']``."""
+    out = "$"
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        elif _IDENT.fullmatch(str(p)):
+            out += f".{p}"
+        else:
+            out += "[" + json.dumps(str(p), ensure_ascii=False) + "]"
+    return mask_ids_in_text(out)
+
+
+def _path(parts: list) -> str:
     return json_path(parts)
 
 

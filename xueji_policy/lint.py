@@ -182,10 +182,17 @@ class _Search:
 # --------------------------------------------------------------------------- lint
 
 
-def lint(rs: RuleSet, results: list[GoldenResult], generated: int = 40, seed: int = 0) -> list[Warning_]:
+def lint(rs: RuleSet, results: list[GoldenResult], generated: int = 40, seed: int = 0,
+         prove: bool = False) -> list[Warning_]:
     from .generate import generated_cases
 
     warnings: list[Warning_] = []
+    proved: set[str] = set()  # rules whose never/always question a proof settled (no sampling for them)
+    if prove:  # by proof over every valid case (verify/lintproofs.py); "未能证明" where it cannot
+        from .verify.lintproofs import prove_rules
+
+        findings, proved = prove_rules(rs)
+        warnings += [Warning_(f.kind, f.message, _rule_loc(rs.rule(f.rule)), f.rule) for f in findings]
 
     # Parameters no rule reads.
     used = set().union(*(params_used(r) for r in rs.rules)) if rs.rules else set()
@@ -215,7 +222,7 @@ def lint(rs: RuleSet, results: list[GoldenResult], generated: int = 40, seed: in
         bases.setdefault(case["action"], []).append(case)
     search = _Search(rs, bases, seed)
     for r in rs.rules:
-        if r.effect == "obligation":
+        if r.effect == "obligation" or r.id in proved:
             continue
         seen = search.outcomes(r)
         if seen == {False}:

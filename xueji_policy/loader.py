@@ -4,7 +4,7 @@ Per file: load (YAML with positions, ``load.py``) → shape (the JSON Schema of 
 file) → parse (``lang/parse.py``) → check (``lang/check.py``; cites against the
 article text, ``cites.py``) → compile (``lang/compile.py``).  Every located error of
 every file is collected; if there is any, ``RuleSetError`` is raised and nothing is
-returned.  ``ruleset.load_ruleset`` calls this only when the compiled-rule cache has
+returned.  ``pipeline.load_ruleset`` calls this only when the compiled-rule cache has
 no entry for the files' sha256.
 """
 

@@ -38,7 +38,7 @@ from .workdays import WorkCalendar
 _ARTICLE_FILE = re.compile(r"^(\d+)\.ya?ml$")
 _ANNEX_FILE = re.compile(r"^annex-(\d+)\.ya?ml$")
 CALENDAR_WARNING_DAYS = 60  # how early staff are told to add next year's holiday schedule
-_SPECIAL_FILES = {"ruleset.yaml", "parameters.yaml", "definitions.yaml", "index.yaml"}
+_SPECIAL_FILES = {"ruleset.yaml", "parameters.yaml", "definitions.yaml", "index.yaml", "properties.yaml"}
 
 
 def default_rules_dir() -> Path:
@@ -412,15 +412,3 @@ class RuleSet:
         from .workdays import today as _today
 
         return self.calendar.ends_soon(today or _today(), CALENDAR_WARNING_DAYS)
-
-
-# --------------------------------------------------------------------------- loading
-
-
-def __getattr__(name: str):
-    # Transitional: ``load_ruleset`` lives in pipeline.py (it drives the stages and the cache).
-    if name == "load_ruleset":
-        from .pipeline import load_ruleset
-
-        return load_ruleset
-    raise AttributeError(name)

@@ -26,7 +26,16 @@ if TYPE_CHECKING:  # jsonschema is imported when a case must be explained, not t
     from jsonschema.exceptions import ValidationError
 
 from .errors import CaseError, CaseProblem
-from .fastvalidate import FORMATS, MAX_DEPTH, MAX_YEAR, MIN_YEAR, fast_validator, is_iso_date, json_value_problem  # noqa: F401  (re-exported)
+from .fastvalidate import (  # noqa: F401  (re-exported)
+    FORMATS,
+    MAX_DEPTH,
+    MAX_YEAR,
+    MIN_YEAR,
+    fast_validator,
+    is_iso_date,
+    json_path,
+    json_value_problem,
+)
 from .privacy import gb11643_birth_date_valid, mask_ids_in_text
 
 __all__ = [
@@ -119,19 +128,6 @@ _RESIDENT_ID_SHAPE = re.compile(r"[0-9]{17}[0-9Xx]")
 _DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _ID_SHAPE_ZH = "居民身份证号码应为18位：前17位为数字，末位为数字或大写 X"
 _ID_SHAPE_EN = "a resident ID number has 18 characters: 17 digits then a digit or capital X"
-
-
-def json_path(parts: Iterable[object]) -> str:
-    """``$.transfer.to_school.enrollment``, ``$.student.suspensions[0].start``, ``$['a b']``."""
-    out = "$"
-    for p in parts:
-        if isinstance(p, int):
-            out += f"[{p}]"
-        elif _IDENT.fullmatch(str(p)):
-            out += f".{p}"
-        else:
-            out += "[" + json.dumps(str(p), ensure_ascii=False) + "]"
-    return mask_ids_in_text(out)
 
 
 _TYPE_ZH = {"string": "字符串", "integer": "整数", "number": "数值", "boolean": "布尔值",

@@ -15,7 +15,7 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from ..errors import RuleSetError
-    from ..ruleset import load_ruleset
+    from ..pipeline import load_ruleset
 
     try:
         rs = load_ruleset(args.rules)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-import unicodedata
 
 from .argparse_zh import CASES_HELP, RULES_HELP
+from .shared import golden_results, pad
 
 
 def add_arguments(p) -> None:
@@ -16,18 +16,9 @@ def add_arguments(p) -> None:
     p.add_argument("--write-index", action="store_true", help="按现有规则更新 index.yaml 中的规则列表")
 
 
-def _width(s: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
-
-
-def _pad(s: str, n: int) -> str:
-    return s + " " * max(n - _width(s), 0)
-
-
 def run(args) -> int:
     from ..coverage import article_coverage, write_index
-    from ..ruleset import load_ruleset
-    from .test import golden_results
+    from ..pipeline import load_ruleset
 
     rs = load_ruleset(args.rules)
     if args.write_index:
@@ -37,10 +28,10 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         return 0 if report.ok else 1
-    print(f"{_pad('条文', 14)}{_pad('标题', 26)}{_pad('规则', 6)}{_pad('黄金案例(准予/不予)', 22)}状态")
+    print(f"{pad('条文', 14)}{pad('标题', 26)}{pad('规则', 6)}{pad('黄金案例(准予/不予)', 22)}状态")
     for row in report.rows:
         cases = f"{row.cases_allow}/{row.cases_deny}"
-        print(f"{_pad(row.label, 14)}{_pad(row.title, 26)}{_pad(str(len(row.rules)), 6)}{_pad(cases, 22)}{row.status}")
+        print(f"{pad(row.label, 14)}{pad(row.title, 26)}{pad(str(len(row.rules)), 6)}{pad(cases, 22)}{row.status}")
         for p in row.problems:
             print(f"    ✗ {p}")
     for e in report.index_errors:

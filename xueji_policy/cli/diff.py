@@ -32,7 +32,7 @@ def run(args) -> int:
     from ..diff import article_heading, collect_cases, diff, export_git_rules, grouped
     from ..errors import XuejiError
     from ..golden import default_cases_dir
-    from ..ruleset import load_ruleset
+    from ..pipeline import load_ruleset
 
     paths = [Path(p) for p in args.paths]
     missing = [p for p in paths if not p.exists()]

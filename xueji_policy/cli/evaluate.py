@@ -129,7 +129,7 @@ def run(args) -> int:
     case = read_case(args.case)
 
     from ..engine import evaluate_dict
-    from ..ruleset import load_ruleset
+    from ..pipeline import load_ruleset
 
     rs = load_ruleset(args.rules) if args.rules else None
     log = None

@@ -11,19 +11,29 @@ def add_arguments(p) -> None:
     p.add_argument("case", metavar="CASE.json", help="案例文件，或 - 表示标准输入")
     p.add_argument("--rules", metavar="DIR", help=RULES_HELP)
     p.add_argument("--format", choices=("text", "json"), default="text", help="输出格式：text（默认，中文）或 json")
+    p.add_argument("--repair", action="store_true",
+                   help="被拒绝时：列出使之获准的最少事实改动（不改 x-immutable 的事实）和最早可获准的日期（需要 z3-solver）")
 
 
 def run(args) -> int:
     from ..engine import evaluate_dict
     from ..explain import decision_text
-    from ..ruleset import load_ruleset
+    from ..pipeline import load_ruleset
     from .evaluate import read_case
 
     case = read_case(args.case)
     rs = load_ruleset(args.rules) if args.rules else None
     decision = evaluate_dict(case, ruleset=rs, explain=True)
+    if args.repair and decision["decision"] != "allow":
+        from ..verify.repair import repair_report
+
+        decision["repair"] = repair_report(case, rs)
     if args.format == "json":
         print(json.dumps(decision, ensure_ascii=False, indent=2))
     else:
         print(decision_text(decision, rs))
+        if "repair" in decision:
+            from ..verify.repair import repair_text
+
+            print(repair_text(decision["repair"]))
     return 0 if decision["decision"] == "allow" else 1

@@ -13,12 +13,14 @@ def add_arguments(p) -> None:
     p.add_argument("--cases", metavar="DIR", help=CASES_HELP)
     p.add_argument("--accept", action="store_true", help="复核后：把所引条文的当前摘要写入各规则（reviewed_text_sha256）")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
+    p.add_argument("--prove", action="store_true",
+                   help="用 SMT 求解器证明（而非抽样）：永不适用、总是适用、被遮蔽的许可、冲突的许可（需要 z3-solver）")
 
 
 def run(args) -> int:
     from ..lint import accept_reviews, lint
-    from ..ruleset import load_ruleset
-    from .test import golden_results
+    from ..pipeline import load_ruleset
+    from .shared import golden_results
 
     rs = load_ruleset(args.rules)
     if args.accept:
@@ -26,7 +28,7 @@ def run(args) -> int:
         print(f"已记录 {len(changed)} 条规则的复核摘要", file=sys.stderr)
         rs = load_ruleset(args.rules)
     results = golden_results(args.cases, rs)
-    warnings = lint(rs, results)
+    warnings = lint(rs, results, prove=args.prove)
     if args.json:
         print(json.dumps([w.to_dict() for w in warnings], ensure_ascii=False, indent=2))
     else:

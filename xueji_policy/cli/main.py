@@ -25,6 +25,7 @@ COMMANDS = {
     "serve": "启动 HTTP 服务和政策人员页面（需要 pip install 'xueji-policy[server]'）",
     "report": "生成逐条对照的 HTML 报告（条文原文、规则、黄金案例、覆盖、参数）",
     "coverage": "逐条核对：每条已编码或已说明，每条规则都有适用与不适用的黄金案例",
+    "verify": "证明规则的性质（SMT 求解器）；--compare 比较两套规则的宽严",
 }
 
 _ERROR = (2, "出错：输入、规则、黄金案例或用法有误（错误信息写在标准错误上）", "error")
@@ -47,6 +48,8 @@ EXIT_CODES: dict[str, list[tuple[int, str, str]]] = {
     "serve": [(0, "服务已停止（Ctrl-C）；收到 SIGTERM 时按惯例以该信号结束（shell 中为 143）", "stopped (Ctrl-C)"),
               _ERROR],
     "report": [(0, "报告已生成", "written"), _ERROR],
+    "verify": [(0, "全部性质得证；--compare 时两套规则等价", "proved / equivalent"),
+               (1, "有性质被反驳或未能证明；--compare 时有宽严变化", "refuted / differs"), _ERROR],
     "coverage": [(0, "逐条完备", "complete"), (1, "有缺口", "gaps"), _ERROR],
     "--version": [(0, "已显示版本", "shown"), (2, "规则集无法加载", "rules do not load")],
 }

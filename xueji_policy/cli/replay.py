@@ -55,7 +55,7 @@ def run(args) -> int:
     from ..engine import evaluate_dict
     from ..errors import XuejiError
     from ..ioerrors import IOFailure
-    from ..ruleset import load_ruleset
+    from ..pipeline import load_ruleset
 
     rs = load_ruleset(args.rules)
     hasher = DecisionLog.__new__(DecisionLog)  # hashing only: never opens (or creates) the log or its salt

@@ -15,9 +15,9 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from ..pipeline import load_ruleset
     from ..report import write_report
-    from ..ruleset import load_ruleset
-    from .test import golden_results
+    from .shared import golden_results
 
     rs = load_ruleset(args.rules)
     results = golden_results(args.cases, rs)

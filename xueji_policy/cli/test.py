@@ -14,6 +14,8 @@ import json
 import sys
 from pathlib import Path
 
+from .shared import pad
+
 
 def add_arguments(p) -> None:
     p.add_argument("paths", nargs="*", metavar="PATH",
@@ -24,19 +26,6 @@ def add_arguments(p) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="列出每个案例")
     p.add_argument("--coverage", action="store_true", help="逐条规则、逐个子条件的覆盖情况")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
-
-
-def golden_results(cases: str | None, rs) -> list:
-    """The golden cases of ``--cases`` or of the project beside the rules, saying which (or none) on stderr."""
-    from ..golden import cases_dir_for, run_all
-
-    found = cases_dir_for(cases, rs)
-    if found is None:
-        print(f"未找到黄金案例（规则目录 {rs.path} 旁没有本项目的 cases/；可用 --cases DIR 指定），按无黄金案例处理",
-              file=sys.stderr)
-        return []
-    print(f"黄金案例：{found}", file=sys.stderr)
-    return run_all(found, rs)
 
 
 def run(args) -> int:
@@ -77,13 +66,12 @@ def run(args) -> int:
     by_article: dict[str, list] = {}
     for r in results:
         by_article.setdefault(r.article, []).append(r)
-    from .coverage import _pad
 
-    print(f"{_pad('条文', 14)}{_pad('通过', 6)}{_pad('失败', 6)}")
+    print(f"{pad('条文', 14)}{pad('通过', 6)}{pad('失败', 6)}")
     for art, rs_ in by_article.items():
         label = f"第{int_to_cn(int(art))}条" if art.isdigit() else art
         passed = sum(r.ok for r in rs_)
-        print(f"{_pad(label, 14)}{_pad(str(passed), 6)}{_pad(str(len(rs_) - passed), 6)}")
+        print(f"{pad(label, 14)}{pad(str(passed), 6)}{pad(str(len(rs_) - passed), 6)}")
         for r in rs_:
             if not r.ok or args.verbose:
                 mark = "✓" if r.ok else "✗"

@@ -1,0 +1,346 @@
+"""Proofs with z3 (xueji_policy.verify): every "proved" cross-checked by exhaustive enumeration on a
+small rule set, every counterexample and witness re-run through ``evaluate``, planted mutants of the
+shipped rules caught with valid counterexamples, amendments named, repairs re-checked."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from xueji_policy.engine import evaluate_dict
+from xueji_policy.errors import RuleError
+from xueji_policy.pipeline import load_ruleset
+from xueji_policy.verify.compare import compare
+from xueji_policy.verify.properties import check_property, load_properties
+from xueji_policy.verify.repair import earliest_allowed, repairs
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = ROOT / "rules"
+LIBRARY = Path(__file__).resolve().parent / "fixtures" / "library_rules"
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_ruleset(RULES)
+
+
+def _props(tmp_path: Path, rs, text: str):
+    p = tmp_path / "props.yaml"
+    p.write_text(text, encoding="utf-8")
+    return load_properties(p, rs)
+
+
+def _assert_counterexample(rs, result):
+    """A refutation is only shown when the case validates and evaluate decides against the property."""
+    assert result.status == "refuted", result.to_dict()
+    case = result.counterexample
+    rs.validate(case)  # raises if the case is not valid against case.schema.json
+    decided = evaluate_dict(case, ruleset=rs)["decision"]
+    assert decided == result.decided
+    if result.prop.expect in ("deny", "not allow"):
+        assert decided == "allow"
+    else:
+        assert decided == "deny"
+
+
+# --------------------------------------------------------------------------- exhaustive cross-check
+
+LIBRARY_PROPS = """
+properties:
+  - id: student-cap-five
+    action: borrow
+    given: reader.kind == "student" and reader.books_out >= 5
+    expect: deny
+  - id: student-cap-three
+    action: borrow
+    given: reader.kind == "student" and reader.books_out >= 3
+    expect: deny
+  - id: banned-never-borrow
+    action: borrow
+    given: reader.banned == true
+    expect: deny
+  - id: banned-never-renew
+    action: renew
+    given: reader.banned == true
+    expect: deny
+  - id: teachers-may-borrow
+    action: borrow
+    given: reader.kind == "teacher" and not (reader.banned == true)
+    expect: allow
+  - id: renew-twice-never
+    action: renew
+    given: loan.renewals >= 1
+    expect: not allow
+"""
+
+
+def _library_cases():
+    """Every combination of small domains: kinds, counts (absent, 0–6), flags (absent, true, false),
+    dates on both sides of the amendment, due dates, renewals."""
+    absent = object()
+    for action, kind, books, banned, date, due, renewals in itertools.product(
+            ["borrow", "renew"], ["student", "teacher"], [absent, 0, 1, 2, 3, 4, 5, 6], [absent, True, False],
+            ["2025-01-01", "2025-06-30", "2025-07-01", "2026-03-02"], ["2025-06-30", "2025-07-02"],
+            [absent, 0, 1]):
+        reader: dict = {"kind": kind}
+        if books is not absent:
+            reader["books_out"] = books
+        if banned is not absent:
+            reader["banned"] = banned
+        loan: dict = {"due": due}
+        if renewals is not absent:
+            loan["renewals"] = renewals
+        yield {"action": action, "date": date, "reader": reader, "loan": loan}
+
+
+def test_every_proof_agrees_with_exhaustive_enumeration(tmp_path):
+    from xueji_policy.verify.core import holds
+
+    rs = load_ruleset(LIBRARY)
+    props = _props(tmp_path, rs, LIBRARY_PROPS)
+    cases = list(_library_cases())
+    statuses = {}
+    for prop in props:
+        result = check_property(rs, prop)
+        statuses[prop.id] = result.status
+        violations = [c for c in cases if c["action"] == prop.action and holds(rs, prop.given, c)
+                      and (evaluate_dict(c, ruleset=rs)["decision"] == "allow") == (prop.expect in ("deny", "not allow"))]
+        if result.status == "proved":
+            assert not violations, (prop.id, violations[:1])
+        else:
+            _assert_counterexample(rs, result)
+            assert violations, f"{prop.id}: refuted, and the enumeration finds a violation too"
+    assert statuses == {"student-cap-five": "proved", "student-cap-three": "refuted", "banned-never-borrow": "proved",
+                        "banned-never-renew": "refuted", "teachers-may-borrow": "proved",
+                        "renew-twice-never": "proved"}
+
+
+def test_a_parameter_date_splits_the_proof_into_stretches(tmp_path):
+    rs = load_ruleset(LIBRARY)
+    (prop,) = _props(tmp_path, rs, LIBRARY_PROPS.split("  - id: student-cap-three")[0])
+    result = check_property(rs, prop)
+    assert result.status == "proved" and len(result.stretches) >= 2
+
+
+# --------------------------------------------------------------------------- the shipped guarantees
+
+
+def test_the_shipped_properties_all_prove(shipped):
+    results = [check_property(shipped, p) for p in load_properties(RULES / "properties.yaml", shipped)]
+    assert len(results) >= 8
+    assert [r.prop.id for r in results if r.status != "proved"] == []
+
+
+def test_a_false_claim_is_refuted_with_a_case_the_engine_confirms(shipped, tmp_path):
+    props = _props(tmp_path, shipped, """
+properties:
+  - id: transfers-never-allowed
+    action: transfer_in
+    expect: deny
+  - id: suspensions-always-allowed
+    action: suspension
+    given: student.status == "enrolled"
+    expect: allow
+""")
+    for prop in props:
+        _assert_counterexample(shipped, check_property(shipped, prop))
+
+
+# --------------------------------------------------------------------------- planted mutants
+
+
+def _mutant(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    dst = tmp_path / "rules"
+    shutil.copytree(RULES, dst)
+    p = dst / file
+    text = p.read_text(encoding="utf-8")
+    assert old in text, old
+    p.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return dst
+
+
+MUTANTS = [
+    # a >= made >: a grade with every class at exactly the cap is no longer "full"
+    ("13.yaml", "all(size in transfer.to_school.grade_class_sizes: size >= params.class_cap)",
+     "all(size in transfer.to_school.grade_class_sizes: size > params.class_cap)", "no-transfer-into-a-full-grade"),
+    # a forbid dropped: sanctions without the 校务会议
+    ("21.yaml", "when: sanction.school_council_approved == false", "when: false", "sanction-needs-the-school-council"),
+    # a parameter changed: the transfer window widened from 14 to 20 days
+    ("parameters.yaml", None, None, "window-is-two-weeks"),
+    # the cap on suspensions off by one
+    ("14.yaml", "when: len(student.suspensions) >= params.suspension_max_times",
+     "when: len(student.suspensions) > params.suspension_max_times", "no-third-suspension"),
+]
+
+
+@pytest.mark.parametrize(("file", "old", "new", "prop_id"), MUTANTS, ids=[m[3] for m in MUTANTS])
+def test_planted_mutants_are_refuted_with_valid_counterexamples(tmp_path, file, old, new, prop_id):
+    if file == "parameters.yaml":
+        text = (RULES / file).read_text(encoding="utf-8")
+        block = text[text.index("  transfer_window_days:"):]
+        m = re.search(r"value: 14", block)
+        assert m
+        old, new = block[: m.end()], block[: m.start()] + "value: 20"
+        rules = _mutant(tmp_path, file, old, new)
+    else:
+        rules = _mutant(tmp_path, file, old, new)
+    rs = load_ruleset(rules)
+    props = {p.id: p for p in load_properties(RULES / "properties.yaml", rs)}
+    props.update({p.id: p for p in _props(tmp_path, rs, """
+properties:
+  - id: window-is-two-weeks
+    action: transfer_in
+    given: date > add_days(transfer.semester_start, 14) or date < add_days(transfer.semester_start, -14)
+    expect: deny
+""")})
+    # The property holds on the shipped rules …
+    if prop_id == "window-is-two-weeks":
+        shipped = load_ruleset(RULES)
+        assert check_property(shipped, _props(tmp_path, shipped, """
+properties:
+  - id: window-is-two-weeks
+    action: transfer_in
+    given: date > add_days(transfer.semester_start, 14) or date < add_days(transfer.semester_start, -14)
+    expect: deny
+""")[0]).status == "proved"
+    # … and is refuted on the mutant, with a case that validates and that evaluate decides against it.
+    _assert_counterexample(rs, check_property(rs, props[prop_id]))
+
+
+# --------------------------------------------------------------------------- amendments
+
+
+def _amended(tmp_path: Path, name: str, value: int) -> Path:
+    text = (RULES / "parameters.yaml").read_text(encoding="utf-8")
+    start = text.index(f"  {name}:")
+    m = re.search(r"value: (\d+)", text[start:])
+    assert m
+    i = start + m.start()
+    dst = tmp_path / f"rules-{name}-{value}"
+    shutil.copytree(RULES, dst)
+    (dst / "parameters.yaml").write_text(text[:i] + f"value: {value}" + text[start + m.end():], encoding="utf-8")
+    return dst
+
+
+@pytest.mark.parametrize(("name", "value", "relation"), [
+    ("class_cap", 45, "stricter"), ("class_cap", 55, "looser"),
+    ("transfer_window_days", 7, "stricter"), ("transfer_window_days", 21, "looser"),
+])
+def test_compare_names_the_relation_of_an_amendment(shipped, tmp_path, name, value, relation):
+    new = load_ruleset(_amended(tmp_path, name, value))
+    (c,) = compare(shipped, new, actions=["transfer_in"])
+    assert c.relation == relation
+    witness = c.newly_denied if relation == "stricter" else c.newly_allowed
+    assert witness is not None
+    old_d, new_d = (evaluate_dict(witness, ruleset=rs)["decision"] for rs in (shipped, new))
+    assert (old_d, new_d) == (("allow", "deny") if relation == "stricter" else ("deny", "allow"))
+
+
+def test_an_unchanged_action_is_equivalent(shipped, tmp_path):
+    new = load_ruleset(_amended(tmp_path, "class_cap", 45))
+    (c,) = compare(shipped, new, actions=["sanction"])
+    assert c.relation == "equivalent"
+
+
+# --------------------------------------------------------------------------- repairs and the earliest date
+
+
+def _transfer_denied():
+    case = json.loads((ROOT / "examples" / "transfer_in.json").read_text(encoding="utf-8"))
+    case["transfer"]["materials"] = case["transfer"]["materials"][:-1]
+    case["transfer"]["to_school"]["grade_class_sizes"] = [50, 51]
+    return case
+
+
+def test_repairs_are_minimal_recheck_and_leave_immutable_facts_alone(shipped):
+    case = _transfer_denied()
+    assert evaluate_dict(case, ruleset=shipped)["decision"] == "deny"
+    found = repairs(case, shipped)
+    assert found
+    sizes = [len(r.changes) for r in found]
+    assert sizes == sorted(sizes) and sizes[0] == 2
+    for r in found:
+        assert evaluate_dict(r.case, ruleset=shipped)["decision"] == "allow"
+        for c in r.changes:
+            assert not c.path.startswith(("student.status", "student.suspensions", "transfer.semester_start",
+                                          "transfer.from_school", "date"))
+    # Minimal: no repair's changes include another's.
+    sets = [frozenset(c.path for c in r.changes) for r in found]
+    assert not any(a < b for a in sets for b in sets)
+
+
+def test_earliest_allowed_is_the_next_transfer_window(shipped):
+    case = json.loads((ROOT / "examples" / "transfer_in.json").read_text(encoding="utf-8"))
+    early = copy.deepcopy(case)
+    early["date"] = "2025-07-01"  # before the window (开学前两周)
+    assert evaluate_dict(early, ruleset=shipped)["decision"] == "deny"
+    first = earliest_allowed(early, shipped)
+    assert first is not None and first.isoformat() == "2025-08-18"
+    late = copy.deepcopy(case)
+    late["date"] = "2025-09-20"  # after the window: the same facts never become allowed again
+    assert earliest_allowed(late, shipped) is None
+
+
+# --------------------------------------------------------------------------- property-file errors
+
+
+def test_a_wrong_given_is_one_located_chinese_error(shipped, tmp_path):
+    with pytest.raises(RuleError) as e:
+        _props(tmp_path, shipped, """
+properties:
+  - id: typo
+    action: transfer_in
+    given: transfer.to_shcool.enrollment >= 1
+    expect: deny
+""")
+    assert e.value.loc is not None and e.value.loc.line == 5
+    assert "to_school" in (e.value.message + str(e.value.hint or ""))
+
+
+def test_a_wrong_expect_is_located(shipped, tmp_path):
+    with pytest.raises(RuleError) as e:
+        _props(tmp_path, shipped, "properties:\n  - id: x\n    action: transfer_in\n    expect: maybe\n")
+    assert e.value.loc is not None and e.value.loc.line == 4 and "expect" in e.value.message
+
+
+# --------------------------------------------------------------------------- lint by proof
+
+
+def test_lint_proves_a_dead_rule_and_a_shadowed_permit(tmp_path):
+    from xueji_policy.verify.lintproofs import prove_rules
+
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    p = rules / "29.yaml"
+    p.write_text(p.read_text(encoding="utf-8") + """
+  - id: reissue.planted_dead
+    cite: 第二十九条
+    actions: [certificate_reissue]
+    effect: forbid
+    when: reissue.previous_reissues < 0
+    message: 永不适用（测试）
+""", encoding="utf-8")
+    rs = load_ruleset(rules)
+    findings, settled = prove_rules(rs)
+    kinds = {(f.kind, f.rule) for f in findings}
+    assert ("never_applies", "reissue.planted_dead") in kinds
+    assert ("shadowed_permit", "suspension.grounds") in kinds  # suspension.granted applies whenever it does
+    assert "reissue.planted_dead" in settled and not any(k == "never_applies" and r == "reissue.once_only"
+                                                         for k, r in kinds)
+
+
+def test_symbolic_parameters_prove_for_every_value_or_name_the_values_needed(shipped):
+    props = {p.id: p for p in load_properties(RULES / "properties.yaml", shipped)}
+    assert check_property(shipped, props["no-transfer-into-a-full-grade"], symbolic=True).status == "proved"
+    # "Not within six months" holds for probation (1 year) only while 1 year ≥ 6 months: with the
+    # parameters as symbols, the solver names values that break it, and evaluate confirms them.
+    r = check_property(shipped, props["no-revocation-within-six-months"], symbolic=True)
+    assert r.status == "refuted" and r.params is not None
+    assert r.params["revocation_probation_years"] * 12 < r.params["revocation_months"]
+    assert set(r.params) <= {"revocation_months", "revocation_probation_years"}
