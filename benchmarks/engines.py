@@ -121,7 +121,9 @@ def build_xueji() -> Callable[[dict], set]:
     its set also holds the policy's permit ``check.decidable`` (one more ``set.add``
     than the other engines do); the equality check ignores that id.  The raw matcher is
     what is timed."""
-    return xueji_ruleset().matcher("check", on=ON)
+    from xueji_policy.plan import matcher
+
+    return matcher(xueji_ruleset(), "check", on=ON)
 
 
 def _jsonlogic_rule() -> dict:

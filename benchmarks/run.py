@@ -216,7 +216,9 @@ def end_to_end(cfg: Config, rs, pool: list[dict]) -> dict:
     # Where one transfer_in decision's time goes: the stages of evaluate(), timed alone.
     ti = by_action["transfer_in"]
     params = [rs.params_on(_dt.date.fromisoformat(c["date"])) for c in ti]
-    plans = [rs.plan(c["action"], _dt.date.fromisoformat(c["date"])) for c in ti]
+    from xueji_policy.plan import plan_for
+
+    plans = [plan_for(rs, c["action"], _dt.date.fromisoformat(c["date"])) for c in ti]
     staged = list(zip(ti, params, plans))
     dicts = [evaluate_dict(c, ruleset=rs) for c in ti]
     passes["stage: validate (jsonschema-rs)"] = (rs.validate, ti)

@@ -14,6 +14,7 @@ import pytest
 from xueji_policy import cache
 from xueji_policy.golden import run_all
 from xueji_policy.pipeline import load_ruleset
+from xueji_policy.plan import build_plans
 from xueji_policy.rulefiles import read_rule_files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,7 +150,7 @@ def test_even_a_correctly_keyed_entry_is_rebuilt_only_through_strict_validation(
     assert cache.read(read_rule_files(rules)) is None  # refused …
     assert calls  # … by the decoder, not merely by the key
     rs = load_ruleset(rules)  # … and rebuilt from the rule files
-    rs.build_plans()
+    build_plans(rs)
     assert not marker.exists()
 
 

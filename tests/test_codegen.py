@@ -9,6 +9,7 @@ from strategies import cases
 
 from xueji_policy.engine import default_ruleset
 from xueji_policy.errors import XuejiError
+from xueji_policy.plan import plan_for
 from xueji_policy.validate import fast_validator, load_case_schema
 
 
@@ -20,7 +21,7 @@ def test_generated_code_agrees_with_the_closures_rule_by_rule(case):
         rs.validate(case)
         day = dt.date.fromisoformat(case["date"])
         params = rs.params_on(day)
-        plan = rs.plan(case["action"], day)
+        plan = plan_for(rs, case["action"], day)
         applied = dict(plan.oblige(case, params))
         fast = list(plan.decide(case, params)) + [i in applied for i in range(len(plan.obligations))]
     except XuejiError:

@@ -385,7 +385,7 @@ def test_http_single_explain_and_batch_refuse_a_contradiction_naming_both_paths(
     case = _load("contradiction_grade_vs_current_grade.json")
     good = _load("base_case.json")
     both = ["$.transfer.current_grade", "$.student.grade"]
-    with TestClient(create_app()) as client:
+    with TestClient(create_app(), base_url="http://127.0.0.1") as client:  # an allowed Host
         for endpoint in ("/v1/evaluate", "/v1/explain"):
             r = client.post(endpoint, json=case)
             assert r.status_code == 422, r.text

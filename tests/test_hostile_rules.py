@@ -14,6 +14,7 @@ from xueji_policy.explain import trace
 from xueji_policy.lang import ast as A
 from xueji_policy.lang.codegen import CodegenError, build_function
 from xueji_policy.lang.types import T_BOOL, T_INT
+from xueji_policy.plan import build_plans
 
 LIB = Path(__file__).parent / "fixtures" / "library_rules"
 CASE = {"action": "borrow", "date": "2025-03-01", "reader": {"kind": "student", "books_out": 2},
@@ -37,8 +38,8 @@ def _add_lets(root: Path, lets: list[str], extra_when: str) -> None:
 
 
 def _sources(rs) -> list[str]:
-    rs.build_plans()
-    return [fn.__source__ for plan in rs._plans.values() for fn in (plan.decide, plan.oblige, plan.match)]
+    build_plans(rs)
+    return [fn.__source__ for plan in rs.plans.values() for fn in (plan.decide, plan.oblige, plan.match)]
 
 
 @pytest.mark.parametrize("depth", [16, 24])

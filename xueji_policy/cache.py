@@ -40,6 +40,7 @@ from .errors import Location
 from .lang import ast as A
 from .lang.check import FUNCTIONS
 from .lang.types import OBJECT, Type, schema_to_type
+from .plan import attach_closures
 from .rulefiles import CALENDAR_DIR, RULE_SUFFIXES, RuleFiles
 from .ruleset import Article, Outcome, Parameter, Rule, RuleSet, packaged_schema
 from .version import __version__
@@ -485,7 +486,7 @@ def decode(payload: Any, files: RuleFiles) -> RuleSet:
                  files=[_text(f, 500, optional=False) for f in payload["files"]],
                  consistency_src=_consistency_src(payload.get("consistency_file"), files))
     rs.consistency_factory = _compile_consistency  # on first use: a cold start that never needs them pays nothing
-    rs.attach_closures()
+    attach_closures(rs)
     return rs
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import CalendarError, EvaluationError
 from .pipeline import load_ruleset
+from .plan import plan_for
 from .privacy import mask_ids_in_text, may_hold_id
 from .ruleset import RuleSet, approval_bodies
 
@@ -76,7 +77,7 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
     params = rs.params_on(day)
     rs.consistency.check(data, params)  # facts that contradict each other: CaseError, not a decision
     action = data["action"]
-    plan = rs.plan(action, day)
+    plan = plan_for(rs, action, day)
 
     _check_calendar_range(rs, day)
     missing: CalendarError | None = None

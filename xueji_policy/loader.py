@@ -21,10 +21,10 @@ from .errors import CheckError, CiteError, DuplicateError, Location, RuleError, 
 from .lang.builtins import parse_monthday
 from .lang.check import Scope, check_expr, did_you_mean
 from .lang.codegen import CodegenError
-from .lang.compile import Compiler
 from .lang.parse import Source, parse_expr
 from .lang.types import BOOL, DATE, PARAM_TYPES, Type, action_sections, schema_to_type
 from .load import Y, load_yaml_bytes
+from .plan import attach_closures, build_plans
 from .rulefiles import CALENDAR_DIR, RULE_SUFFIXES, SCHEMA_SUFFIXES, RuleFiles, read_rule_files
 from .ruleset import (
     _ANNEX_FILE,
@@ -123,8 +123,9 @@ class Loader:
             sha256=self.src.sha256, path=root, files=[self.shown(p) for p in all_files],
             consistency_src=consistency_src)
         rs._consistency = consistency
+        attach_closures(rs)
         try:
-            rs.build_plans()
+            build_plans(rs)
         except (CodegenError, RecursionError, MemoryError) as e:  # pragma: no cover - the checker should prevent it
             first = rules[0] if rules else None
             raise RuleSetError([CheckError(f"规则无法编译为可执行代码：{e}", Location(first.file, first.line, 1)
@@ -393,7 +394,6 @@ class Loader:
         outcome_values = set(packaged_schema("decision.schema.json")["properties"]["outcome"].get("enum", []))
         outcome_values.discard(None)
         approvals_enum = _approvals_enum()
-        self.compiler = Compiler(calendar)
         seen: dict[str, Location] = {}
         out: list[Rule] = []
         for p, y in docs.items():
@@ -507,7 +507,7 @@ class Loader:
         return rule
 
     def _expr(self, y: Y | None, scope: Scope, rid: str, expect: str, what: str):
-        """(source text, checked AST, compiled fn) or None after recording the error."""
+        """(source text, checked AST, None) or None after recording the error."""
         if y is None:
             return None
         value = y.value
@@ -521,7 +521,7 @@ class Loader:
         try:
             ast = parse_expr(text, src)
             check_expr(ast, scope, src, expect, what)
-            fn = self.compiler.compile(ast)
+            fn = None  # closures are the compile stage's (plan.attach_closures), for the whole set at once
         except AlreadyReported:
             return None
         except RuleError as e:

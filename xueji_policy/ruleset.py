@@ -179,14 +179,6 @@ class Rule:
         self.reason = {"rule": mask_ids_in_text(self.id), **self.cite.to_dict(), "cite": self.cite_text, "message": self.message}
         self.reason_unmet = {**self.reason, "message": self.message_unmet} if self.message_unmet else self.reason
 
-    def compile_closures(self, compiler) -> None:
-        """The closures of this rule's conditions (explain, lint, golden), from its checked ASTs."""
-        self.when = compiler.compile(self.when_ast)
-        self.unless = compiler.compile(self.unless_ast) if self.unless_ast is not None else None
-        self.due = compiler.compile(self.due_ast) if self.due_ast is not None else None
-        for o in self.outcomes:
-            o.when = compiler.compile(o.when_ast) if o.when_ast is not None else None
-
     def in_force(self, day: _dt.date) -> bool:
         return (self.effective_from is None or self.effective_from <= day) and \
             (self.effective_to is None or day < self.effective_to)
@@ -202,19 +194,6 @@ class ActionRules:
     permits: tuple[Rule, ...]
     forbids: tuple[Rule, ...]
     obligations: tuple[Rule, ...]
-
-
-@dataclass
-class Plan:
-    """The rules of one action in force over one stretch of dates, with one generated
-    function deciding all their forbids and permits at once."""
-
-    forbids: tuple[Rule, ...]
-    permits: tuple[Rule, ...]
-    obligations: tuple[Rule, ...]
-    decide: Callable[[dict, dict], tuple]  # (case, params) → one flag per forbid, then per permit
-    oblige: Callable[[dict, dict], list]  # (case, params) → [(index, due)] of the obligations that apply
-    match: Callable[[dict], set]  # case → ids of the rules whose conditions hold
 
 
 @dataclass
@@ -238,7 +217,7 @@ class RuleSet:
     _by_action: dict[str, ActionRules] = field(default_factory=dict, repr=False)
     _validator: Any = field(default=None, repr=False)
     _fast_validator: Any = field(default=None, repr=False)
-    _plans: dict = field(default_factory=dict, repr=False)
+    plans: dict = field(default_factory=dict, repr=False)  # the plan stage's cache (plan.py)
     _reason_models: dict = field(default_factory=dict, repr=False)
     _info_model: Any = field(default=None, repr=False)
     _consistency: Any = field(default=None, repr=False)
@@ -260,59 +239,14 @@ class RuleSet:
         # Likewise the days on which a rule comes into or goes out of force.
         self._rule_dates = sorted({d for r in self.rules for d in (r.effective_from, r.effective_to) if d})
 
-    def _stretch(self, day: _dt.date) -> tuple[int, int]:
+    def stretch_key(self, day: _dt.date) -> tuple[int, int]:
         """Which stretch of dates ``day`` falls in: the same rules and parameter values hold across one."""
         return bisect.bisect_right(self._rule_dates, day), bisect.bisect_right(self._change_dates, day)
-
-    def plan(self, action: str, day: _dt.date) -> Plan:
-        """The compiled plan for ``action`` on ``day`` (built once per stretch of dates;
-        the parameter values of the stretch are constants of its generated code)."""
-        stretch = self._stretch(day)
-        key = (action,) + stretch
-        plan = self._plans.get(key)
-        if plan is None:
-            from .lang import ast as A
-            from .lang.codegen import build_function
-            from .lang.types import T_BOOL
-
-            ar = self.rules_for(action)
-            forbids = tuple(r for r in ar.forbids if r.in_force(day))
-            permits = tuple(r for r in ar.permits if r.in_force(day))
-            obligations = tuple(r for r in ar.obligations if r.in_force(day))
-            def condition(r: Rule):
-                if r.unless_ast is None:
-                    return r.when_ast
-                return A.BoolOp("and", (r.when_ast, A.Not(r.unless_ast, type=T_BOOL)), type=T_BOOL)
-
-            params = self.params_on(day)
-            # Function names are fixed: an action's name is data (any text), never part of code.
-            decide = build_function("decide", [condition(r) for r in forbids + permits], self.calendar, params)
-            oblige = build_function("oblige", [condition(r) for r in obligations], self.calendar, params,
-                                    dues=[r.due_ast for r in obligations])
-            rules = forbids + permits + obligations
-            match = build_function("match", [condition(r) for r in rules], self.calendar, params,
-                                   labels=[r.id for r in rules])
-            plan = self._plans[key] = Plan(forbids, permits, obligations, decide, oblige, match)
-        return plan
-
-    def attach_closures(self) -> None:
-        from .lang.compile import Compiler
-
-        compiler = Compiler(self.calendar)
-        for r in self.rules:
-            r.compile_closures(compiler)
 
     def stretch_days(self) -> list[_dt.date]:
         """One day in each stretch of dates on which the rules and parameters stay the same."""
         days = {self.effective_from} | {d for d in self._rule_dates + self._change_dates if d >= self.effective_from}
         return sorted(days)
-
-    def build_plans(self) -> None:
-        """The plan stage, eagerly: every action on every stretch of dates, so that a rule set that
-        loads is one that evaluates (anything ``check`` accepts must run)."""
-        for action in self.actions:
-            for day in self.stretch_days():
-                self.plan(action, day)
 
     def reason_model(self, reason: dict):
         """The pydantic Reason of one of this set's rules' reason dicts (built once per rule)."""
@@ -332,11 +266,6 @@ class RuleSet:
 
             self._info_model = RulesetInfo.model_validate(self.info())
         return self._info_model
-
-    def matcher(self, action: str, on: _dt.date) -> Callable[[dict], set[str]]:
-        """A compiled function: case → the ids of the rules of ``action`` (in force on ``on``)
-        whose conditions hold.  No validation, no decision: the raw rule evaluation."""
-        return self.plan(action, on).match
 
     @property
     def actions(self) -> list[str]:

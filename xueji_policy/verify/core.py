@@ -19,6 +19,7 @@ import z3
 
 from ..errors import XuejiError
 from ..lang import ast as A
+from ..plan import plan_for
 from ..privacy import gb11643_check_char
 from ..ruleset import Rule, RuleSet
 from .encode import LIST_BOUND, TRUE, Encoder, SList, SymObj, Unsupported, Val
@@ -157,7 +158,7 @@ class Decision:
 
 def decision(enc: Encoder, u: Universe) -> Decision:
     """allow iff some permit in force applies and no forbid in force applies (engine.py)."""
-    plan = u.rs.plan(u.action, u.day)
+    plan = plan_for(u.rs, u.action, u.day)
     permits = [(r, applies(enc, r)) for r in plan.permits]
     forbids = [(r, applies(enc, r)) for r in plan.forbids]
     allow = z3.And(z3.Or([p for _, p in permits]) if permits else z3.BoolVal(False),
