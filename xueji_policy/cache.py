@@ -191,7 +191,7 @@ class _Encoder:
             elif f.name == "expansion":
                 out["expansion"] = None if v is None else {"ref": self.let(v)}
             elif isinstance(v, A.Node):
-                out[f.name] = self.ast(v)
+                out[f.name] = self.ast(v)  # type: ignore[arg-type]  # every Node subclass is an Expr
             elif isinstance(v, tuple) and v and isinstance(v[0], A.Node):
                 out[f.name] = [self.ast(x) for x in v]
             elif isinstance(v, tuple):
@@ -316,7 +316,8 @@ class _Decoder:
             return None
         _need(isinstance(d, dict) and depth < 200, "bad node")
         cls = self._NODES.get(d.get("t"))
-        _need(cls is not None, "unknown node type")
+        if cls is None:
+            raise Refused("unknown node type")
         names = {f.name for f in dataclasses.fields(cls)} - {"pos"}
         _need(set(d) - {"t"} <= names, "unknown node field")
         kw: dict[str, Any] = {}

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pydantic models are imported only by the typed facade
 
 
 _default: RuleSet | None = None
-_to_model = None
+_to_model: Any = None  # models.decision_from_dict, imported on first use
 
 
 def default_ruleset() -> RuleSet:
@@ -81,6 +81,7 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
 
     _check_calendar_range(rs, day)
     missing: CalendarError | None = None
+    flags: list | tuple
     try:
         flags = plan.decide(data, params)
     except CalendarError as e:
@@ -179,7 +180,7 @@ def _rule_by_rule(rules: tuple, data: dict, params: dict, first: CalendarError) 
     return flags, missing
 
 
-def _hanging(flags: list, rules: tuple, missing: CalendarError) -> CalendarError:
+def _hanging(flags: list | tuple, rules: tuple, missing: CalendarError) -> CalendarError:
     """The decision hangs on a working-day count in a year with no published schedule."""
     year = missing.year
     cites = "、".join(dict.fromkeys(r.cite_text for r, f in zip(rules, flags) if f is None))

@@ -99,8 +99,8 @@ class Loader:
             y = self._yaml(p)
             if y is not None and self._shape(y, file_schema("rule-file.schema.json")):
                 docs[p] = y
-            elif _ARTICLE_FILE.match(name):
-                self.failed_articles.add(int(_ARTICLE_FILE.match(name).group(1)))
+            elif (m := _ARTICLE_FILE.match(name)) is not None:
+                self.failed_articles.add(int(m.group(1)))
 
         articles = self._articles(docs)
         params = self._params(Path("parameters.yaml"), articles)
@@ -113,9 +113,10 @@ class Loader:
             consistency_src, consistency = self._consistency(meta, schema, case_type, params, calendar)
         if self.errors:
             raise RuleSetError(self.errors)
+        assert schema is not None and case_type is not None  # else an error was recorded above
 
         all_files = [meta_path] + [p for p in files if p != meta_path] + calendar_files
-        eff = meta.get("effective_from")
+        eff: _dt.date = meta["effective_from"]
         rs = RuleSet(
             name=meta.get("name", root.name), version=str(meta.get("version", "0")),
             document=meta.get("document"), effective_from=eff, rules=rules, articles=articles,
@@ -230,6 +231,7 @@ class Loader:
             number = d["article"].value if "article" in d else None
             annex = d["annex"].value if "annex" in d else None
             m = _ARTICLE_FILE.match(p.name) or _ANNEX_FILE.match(p.name)
+            assert m is not None  # only such names get this far
             expected = int(m.group(1))
             is_annex = p.name.startswith("annex-")
             got = annex if is_annex else number
@@ -339,6 +341,8 @@ class Loader:
             self.add(CiteError(f"引用的{Cite(article=cite.article).display()}没有规则文件（rules/{cite.article}.yaml）",
                                cy.loc, rule_id=rule_id, message_en=f"cited article {cite.article} has no file"))
             return None
+        if target.structure is None:  # an annex: cited through the article that names it (above)
+            return None
         if not target.structure.has(cite):
             self.add(CiteError(f"引用不存在：{target.structure.explain_missing(cite)}", cy.loc, rule_id=rule_id,
                                message_en=f"cite {text!r} names no part of the article's text"))
@@ -399,7 +403,8 @@ class Loader:
         for p, y in docs.items():
             if "article" not in y.value:
                 continue
-            article = articles.get(_ARTICLE_FILE.match(p.name).group(1))
+            m = _ARTICLE_FILE.match(p.name)
+            article = articles.get(m.group(1)) if m is not None else None
             if article is None or article.file != self.shown(p):
                 continue  # the file's number did not match its name: already reported
             lets = self._lets(dict(y.value["let"].value) if "let" in y.value else {}, global_lets, case_type,
@@ -492,6 +497,7 @@ class Loader:
         def compiled(t):
             return None if t is None else t[2]
 
+        assert article.number is not None  # rules live in article files, never in annexes
         rule = Rule(
             id=rid, article=article.number, cite=cite, actions=tuple(acts), effect=effect,
             message=d["message"].value, message_unmet=d["message_unmet"].value if "message_unmet" in d else None,
@@ -515,7 +521,8 @@ class Loader:
             text = "true" if value else "false"
         else:
             text = str(value)
-        src = Source(text, y.scalar_locator() if isinstance(value, str) else (lambda off, _y=y: _y.loc), rid)
+        whole = y.loc
+        src = Source(text, y.scalar_locator() if isinstance(value, str) else (lambda off: whole), rid)
         from .lang.check import AlreadyReported
 
         try:

@@ -90,15 +90,15 @@ def read_rule_files(root: Path | str) -> RuleFiles:
             out.problems.append(StructureError(f"无法读取规则目录：{e.strerror}", Location(out.shown(directory), 1, 1),
                                                message_en=f"cannot read the rules directory: {e.strerror}"))
             continue
-        for entry in entries:
-            if not entry.name.endswith(suffixes) or entry.name.startswith("."):
+        for item in entries:
+            if not item.name.endswith(suffixes) or item.name.startswith("."):
                 continue
-            name = f"{directory}/{entry.name}" if directory else entry.name
+            name = f"{directory}/{item.name}" if directory else item.name
             if len(out.files) >= MAX_FILES:
                 out.problems.append(StructureError(f"规则目录中的文件过多（上限 {MAX_FILES} 个）",
                                                    Location(out.shown(name), 1, 1), message_en="too many files"))
                 return out
-            data = _read_one(out, real, Path(entry.path), name)
+            data = _read_one(out, real, Path(item.path), name)
             if data is None:
                 continue
             total += len(data)

@@ -98,7 +98,7 @@ def _where(path: list) -> str:
 
 def _types_zh(t) -> str:
     ts = t if isinstance(t, list) else [t]
-    return "或".join(_JSON_TYPES_ZH.get(x, x) for x in ts)
+    return "或".join(_JSON_TYPES_ZH.get(str(x), str(x)) for x in ts)
 
 
 def _shape_error(y: Y, e: jsonschema.ValidationError) -> StructureError:
@@ -124,12 +124,12 @@ def _shape_error(y: Y, e: jsonschema.ValidationError) -> StructureError:
         return StructureError(f"缺少必填的键 '{k}'（{_KEY_ZH.get(k, k)}）", node.loc, rule_id=rid,
                               message_en=f"missing required key '{k}'")
     if kw == "enum":
-        hint = _ENUM_SYNONYMS.get(str(e.instance).lower()) if str(e.instance).lower() in _ENUM_SYNONYMS and \
-            _ENUM_SYNONYMS[str(e.instance).lower()] in e.validator_value else None
-        hint = hint or did_you_mean(str(e.instance), [str(v) for v in e.validator_value])
-        allowed = "、".join(str(v) for v in e.validator_value)
-        return StructureError(f"{where}：取值 {e.instance!r} 不在允许范围（{allowed}）", node.loc, rule_id=rid,
-                              message_en=f"{where}: {e.instance!r} is not one of {allowed}",
+        synonym = _ENUM_SYNONYMS.get(str(e.instance).lower())
+        choices = [str(v) for v in e.validator_value]
+        hint = synonym if synonym is not None and synonym in choices else did_you_mean(str(e.instance), choices)
+        listed = "、".join(choices)
+        return StructureError(f"{where}：取值 {e.instance!r} 不在允许范围（{listed}）", node.loc, rule_id=rid,
+                              message_en=f"{where}: {e.instance!r} is not one of {listed}",
                               hint=f"是否应为 '{hint}'？" if hint else None)
     if kw == "type":
         return StructureError(f"{where}：应为{_types_zh(e.validator_value)}", node.loc, rule_id=rid,
