@@ -14,10 +14,11 @@ import functools
 from hypothesis import strategies as st
 
 from xueji_policy.engine import default_ruleset
-from xueji_policy.generate import CaseGenerator, _interesting_numbers
+from xueji_policy.generate import case_generator
 from xueji_policy.validate import load_case_schema
 
 SCHEMA = load_case_schema()
+RULESET = default_ruleset()
 
 
 class HypothesisChooser:
@@ -37,7 +38,9 @@ class HypothesisChooser:
         return self.draw(st.floats(lo, hi, allow_nan=False, allow_infinity=False))
 
 
-_GENERATOR = CaseGenerator(SCHEMA, interesting=_interesting_numbers(default_ruleset()))
+_GENERATOR = case_generator(RULESET)
+_FIRST_DAY = RULESET.effective_from
+_LAST_YEAR = RULESET.calendar.last_year()
 
 
 @st.composite
@@ -50,9 +53,9 @@ def cases(draw, actions=None):
     # Now and then a date the rules or the calendar do not cover: those must be clean errors.
     when = draw(st.sampled_from(["in", "in", "in", "in", "in", "in", "before", "after"]))
     if when == "before":
-        case["date"] = draw(st.dates(dt.date(2023, 1, 1), dt.date(2024, 8, 15))).isoformat()
+        case["date"] = draw(st.dates(_FIRST_DAY.replace(month=1, day=1) - dt.timedelta(days=366), _FIRST_DAY - dt.timedelta(days=1))).isoformat()
     elif when == "after":
-        case["date"] = draw(st.dates(dt.date(2027, 1, 1), dt.date(2027, 12, 31))).isoformat()
+        case["date"] = draw(st.dates(dt.date(_LAST_YEAR + 1, 1, 1), dt.date(_LAST_YEAR + 1, 12, 31))).isoformat()
     return case
 
 

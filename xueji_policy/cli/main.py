@@ -27,7 +27,8 @@ COMMANDS = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xueji-policy",
-        description="营口市普通高中学籍管理实施细则（试行）规则引擎 — policy-as-code for 营教发〔2024〕17号")
+        # Which regulation is the rule set's business (ruleset.yaml), not the program's: --help stays generic.
+        description="学籍管理规则引擎（policy-as-code）：所依据的规定、条文和参数都来自规则目录（--rules，默认为随包的规则集）")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
         module = importlib.import_module(f"xueji_policy.cli.{name}")
