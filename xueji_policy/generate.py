@@ -121,7 +121,7 @@ class CaseGenerator:
         if t == "string":
             if node.get("format") == "date":
                 return self.date(ch).isoformat()
-            if node.get("format") == "gb11643" or name == "id_number":
+            if node.get("format") == "gb11643":
                 return self.resident_id(ch)
             if name in self.strings:
                 return ch.choice(self.strings[name] + _FILLERS)
@@ -133,8 +133,16 @@ class CaseGenerator:
             return [self.value(ch, node.get("items", {}), name, depth + 1) for _ in range(n)]
         if t == "object" or "properties" in node:
             required = set(node.get("required", ()))
-            return {k: self.value(ch, sub, k, depth + 1) for k, sub in node.get("properties", {}).items()
-                    if k in required or ch.boolean()}
+            obj = {k: self.value(ch, sub, k, depth + 1) for k, sub in node.get("properties", {}).items()
+                   if k in required or ch.boolean()}
+            # The schema's if/then (a resident ID when id_type says so): the fields the "then"
+            # narrows are drawn again from its narrower schema.
+            for cond in node.get("allOf", ()):
+                if "if" in cond and _holds(cond["if"], obj):
+                    for k, sub in cond.get("then", {}).get("properties", {}).items():
+                        if k in obj:
+                            obj[k] = self.value(ch, sub, k, depth + 1)
+            return obj
         return None
 
     def date(self, ch: Chooser) -> _dt.date:
@@ -178,10 +186,6 @@ def generated_cases(rs: RuleSet, n: int, seed: int = 0, actions: list[str] | Non
         action = ch.choice(actions) if actions else None
         case = gen.case(ch, action)
         case["case_id"] = f"gen-{seed}-{made}"
-        # Keep the student consistent with the common contract: a resident ID where the type says so.
-        student = case.get("student")
-        if isinstance(student, dict) and student.get("id_type") == "resident_id":
-            student["id_number"] = gen.resident_id(ch)
         if validator.is_valid(case) and _consistent(rs, case):
             made += 1
             yield case
@@ -196,6 +200,23 @@ def _consistent(rs: RuleSet, case: dict) -> bool:
     except (XuejiError, ValueError):
         return True  # refused for its date anyway
     return not rs.consistency.problems(case, params)
+
+
+def _holds(cond: dict, obj: dict) -> bool:
+    """Whether an object meets an ``if`` made of ``required`` and ``const``/``enum`` properties
+    (anything else in it counts as not met: the generator then keeps the general schema)."""
+    if set(cond) - {"properties", "required"}:
+        return False
+    if any(k not in obj for k in cond.get("required", ())):
+        return False
+    for k, sub in cond.get("properties", {}).items():
+        if k not in obj:
+            continue
+        if set(sub) - {"const", "enum"}:
+            return False
+        if ("const" in sub and obj[k] != sub["const"]) or ("enum" in sub and obj[k] not in sub["enum"]):
+            return False
+    return True
 
 
 def _add_years(day: _dt.date, years: int) -> _dt.date:
