@@ -828,10 +828,10 @@ class Regulation:
     def _missing_top(self, cite: Cite) -> str | None:
         if cite.annex is not None:
             if cite.annex not in self.annexes:
-                return f"《细则》没有附件{cite.annex}（共{len(self.annexes)}个附件）"
+                return f"原文没有附件{cite.annex}（共{len(self.annexes)}个附件）"
             return None
         if cite.article not in self.articles:
-            return f"《细则》没有第{int_to_cn(cite.article_no)}条（共{_count_cn(len(self.articles))}条）"
+            return f"原文没有第{int_to_cn(cite.article_no)}条（共{_count_cn(len(self.articles))}条）"
         return None
 
     def has(self, cite: Cite) -> bool:
