@@ -609,7 +609,8 @@ def create_app(config: ServerConfig | None = None, service: PolicyService | None
     @app.get("/readyz", tags=["运维"], summary="可以服务：已加载规则集", responses=problem_responses(*GUARD_STATUSES))
     async def readyz():
         rs = svc.ruleset
-        body: dict[str, Any] = {"status": "ready", "version": rs.version, "sha256": rs.sha256, "rules": len(rs.rules)}
+        body: dict[str, Any] = {"status": "ready", "name": rs.name, "document": rs.document, "version": rs.version,
+                                "sha256": rs.sha256, "rules": len(rs.rules)}
         warning = rs.calendar_warning()  # the holiday calendar ends within 60 days: add next year's file
         if warning:
             body["warnings"] = [warning]
