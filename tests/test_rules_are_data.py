@@ -181,6 +181,15 @@ def test_no_regulation_knowledge_in_python():
     assert not found, "\n".join(found)
 
 
+def test_no_regulation_name_place_or_date_in_the_packaged_page_and_templates():
+    """The staff page and the report template take the regulation from the rule set too."""
+    banned = banned_values()
+    texts = [p for p in PACKAGE.rglob("*") if p.suffix in {".html", ".js", ".css", ".j2"}]
+    assert any(p.name == "index.html" for p in texts)
+    found = [f"{p}: {t}" for p in texts for t in sorted(banned.texts) if t in p.read_text(encoding="utf-8")]
+    assert not found, "\n".join(found)
+
+
 def _planted() -> Banned:
     return Banned(numbers={5, 14, 50, 3000, 144.5},
                   texts={"营口市", "营口", "2024-08-16", "营教发〔2024〕17号"}, exact={"10-31"},
