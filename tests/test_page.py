@@ -84,6 +84,9 @@ def test_staff_page_decides_cites_and_shows_the_article(page, server, tmp_path):
     page.wait_for_selector("#article-list li a[data-key='13']")
     assert page.locator("#article-list li").count() >= 38
     page.locator("#ruleset-info", has_text="条规则").wait_for()  # (no wait_for_function: the CSP forbids eval)
+    from xueji_policy.engine import default_ruleset
+
+    assert page.inner_text("#ruleset-name").startswith(default_ruleset().name)  # from /readyz, not the page
     page.wait_for_selector("#example-select option[value='transfer_in']", state="attached")
 
     # an example that is allowed

@@ -451,7 +451,8 @@ def test_health_and_readiness(api, main):
     rs = default_ruleset()
     warning = rs.calendar_warning()  # present while the holiday calendar ends within 60 days
     assert ready.pop("warnings", None) == ([warning] if warning else None)
-    assert ready == {"status": "ready", "version": rs.version, "sha256": rs.sha256, "rules": len(rs.rules)}
+    assert ready == {"status": "ready", "name": rs.name, "document": rs.document, "version": rs.version,
+                     "sha256": rs.sha256, "rules": len(rs.rules)}
 
 
 def test_the_page_and_its_assets_are_served(api):

@@ -192,11 +192,17 @@ class Cite:
     def is_annex(self) -> bool:
         return self.annex is not None
 
+    @property
+    def article_no(self) -> int:
+        """The article of an article cite (call it once the cite is known not to be an annex)."""
+        assert self.article is not None, "an annex cite has no article"
+        return self.article
+
     def display(self) -> str:
         """The canonical form: ``第十三条第（一）项第4目``, ``第四条第二款``, ``附件1``."""
         if self.annex is not None:
             return f"附件{self.annex}"
-        s = f"第{int_to_cn(self.article)}条"
+        s = f"第{int_to_cn(self.article_no)}条"
         if self.paragraph is not None:
             s += f"第{int_to_cn(self.paragraph)}款"
         if self.item is not None:
@@ -534,7 +540,7 @@ class ArticleStructure:
         return [i for p in self.paragraphs for i in p.items]
 
     def _label(self, cite: Cite) -> str:
-        return f"第{int_to_cn(cite.article)}条"
+        return f"第{int_to_cn(cite.article_no)}条"
 
     def _resolve(self, cite: Cite):
         """→ (unit, None) or (None, message)."""
@@ -599,6 +605,7 @@ class ArticleStructure:
             return sub, None
 
         # 目 directly under a 款
+        assert cite.subitem is not None  # neither item nor subitem returned above
         sub = p.subitem(cite.subitem)
         if sub is None:
             if not p.subitems:
@@ -821,28 +828,28 @@ class Regulation:
     def _missing_top(self, cite: Cite) -> str | None:
         if cite.annex is not None:
             if cite.annex not in self.annexes:
-                return f"《细则》没有附件{cite.annex}（共{len(self.annexes)}个附件）"
+                return f"原文没有附件{cite.annex}（共{len(self.annexes)}个附件）"
             return None
         if cite.article not in self.articles:
-            return f"《细则》没有第{int_to_cn(cite.article)}条（共{_count_cn(len(self.articles))}条）"
+            return f"原文没有第{int_to_cn(cite.article_no)}条（共{_count_cn(len(self.articles))}条）"
         return None
 
     def has(self, cite: Cite) -> bool:
         if self._missing_top(cite) is not None:
             return False
-        return cite.annex is not None or self.structure(cite.article).has(cite)
+        return cite.annex is not None or self.structure(cite.article_no).has(cite)
 
     def explain_missing(self, cite: Cite) -> str:
         top = self._missing_top(cite)
         if top is not None:
             return top
-        return "" if cite.annex is not None else self.structure(cite.article).explain_missing(cite)
+        return "" if cite.annex is not None else self.structure(cite.article_no).explain_missing(cite)
 
     def canonical(self, cite: Cite) -> Cite:
         top = self._missing_top(cite)
         if top is not None:
             raise CiteNotFoundError(top, cite)
-        return cite if cite.annex is not None else self.structure(cite.article).canonical(cite)
+        return cite if cite.annex is not None else self.structure(cite.article_no).canonical(cite)
 
     def text_of(self, cite: Cite) -> str:
         top = self._missing_top(cite)
@@ -850,4 +857,4 @@ class Regulation:
             raise CiteNotFoundError(top, cite)
         if cite.annex is not None:
             return self.annexes[cite.annex].text
-        return self.structure(cite.article).text_of(cite)
+        return self.structure(cite.article_no).text_of(cite)

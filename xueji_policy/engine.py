@@ -17,7 +17,7 @@ The engine knows no article: everything it decides comes from the ``RuleSet``.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import CalendarError, EvaluationError
@@ -62,7 +62,9 @@ def evaluate(case: dict | Case, *, ruleset: RuleSet | None = None, explain: bool
     """
     global _to_model
     if _to_model is None:  # pydantic is imported by the typed facade only, once
-        from .models import decision_from_dict as _to_model
+        from .models import decision_from_dict
+
+        _to_model = decision_from_dict
     rs = ruleset or _default or default_ruleset()
     return _to_model(evaluate_dict(case, ruleset=rs, explain=explain, as_of=as_of, on_decision=on_decision), rs)
 
@@ -81,7 +83,7 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
 
     _check_calendar_range(rs, day)
     missing: CalendarError | None = None
-    flags: list | tuple
+    flags: Sequence[bool | None]
     try:
         flags = plan.decide(data, params)
     except CalendarError as e:
@@ -180,7 +182,7 @@ def _rule_by_rule(rules: tuple, data: dict, params: dict, first: CalendarError) 
     return flags, missing
 
 
-def _hanging(flags: list | tuple, rules: tuple, missing: CalendarError) -> CalendarError:
+def _hanging(flags: Sequence[bool | None], rules: tuple, missing: CalendarError) -> CalendarError:
     """The decision hangs on a working-day count in a year with no published schedule."""
     year = missing.year
     cites = "、".join(dict.fromkeys(r.cite_text for r, f in zip(rules, flags) if f is None))

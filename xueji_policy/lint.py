@@ -20,6 +20,7 @@ import itertools
 import random
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import Location
 from .golden import GoldenResult, rule_coverage
@@ -44,14 +45,16 @@ class Warning_:
         return mask_ids_in_text(f"{where}警告：{rule}{self.message}")  # 第三十二条
 
     def to_dict(self) -> dict:
-        d = {"kind": self.kind, "message": self.message, "rule": self.rule}
+        d: dict[str, Any] = {"kind": self.kind, "message": self.message, "rule": self.rule}
         if self.loc:
             d.update(file=self.loc.file, line=self.loc.line, column=self.loc.column)
         return scrub(d)  # type: ignore[return-value]
 
 
 def cited_text_sha256(rs: RuleSet, rule: Rule) -> str:
-    text = rs.article(rule.article).structure.text_of(rule.cite)
+    structure = rs.article(rule.article).structure
+    assert structure is not None  # only annexes have none, and a rule cites an article
+    text = structure.text_of(rule.cite)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from pathlib import Path
+from typing import Any
 
 from .coverage import article_coverage, branch_coverage
 from .explain import APPROVALS_ZH, EFFECT_ZH, readable_lines
@@ -69,7 +70,7 @@ def build_context(rs: RuleSet, results: list[GoldenResult]) -> dict:
                 "uncovered": [b.expr for b in bs if not b.covered],
                 "elsewhere": str(r.article) != key,
             })
-        cases = [{"name": res.path.name, "ok": res.ok, "problems": res.problems,
+        cases: list[dict[str, Any]] = [{"name": res.path.name, "ok": res.ok, "problems": res.problems,
                   "decision": (res.decision or {}).get("decision"),
                   "description": _description(res)} for res in results_by_article.get(key, [])]
         params = [{"name": p.name, "title": p.title, "unit": p.unit or "", "cite": p.cite.display(),

@@ -248,7 +248,7 @@ class _OverrideParser:
     def _date(self, node: Node, year: int) -> date:
         ok = isinstance(node, _yaml().nodes.ScalarNode) and node.tag in (_TIMESTAMP_TAG, _STR_TAG)
         text = node.value if isinstance(node, _yaml().nodes.ScalarNode) else None
-        if not ok or not _DATE_RE.fullmatch(text or ""):
+        if not ok or text is None or not _DATE_RE.fullmatch(text):
             raise self.error(node, f"{text!r} 不是 YYYY-MM-DD 格式的日期" if text is not None else "应为 YYYY-MM-DD 格式的日期",
                              f"{text!r} is not a YYYY-MM-DD date" if text is not None else "expected a YYYY-MM-DD date")
         try:

@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The whole command line. Build (and parse) inside ``argparse_zh.chinese()``."""
     parser = argparse.ArgumentParser(
         prog="xueji-policy", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="营口市普通高中学籍管理实施细则（试行）（营教发〔2024〕17号）的规则引擎：按条文作出学籍事项的决定",
+        # Which regulation is the rule set's business (ruleset.yaml), not the program's: --help stays generic.
+        description="学籍管理规则引擎（policy-as-code）：所依据的规定、条文和参数都来自规则目录（--rules，默认为随包的规则集）",
         epilog="各命令的用法：xueji-policy 命令 -h\n\n" + _epilog("--version"))
     parser.add_argument("--version", action="store_true", help="显示程序版本、规则集版本及其 sha256 并退出")
     sub = parser.add_subparsers(dest="command", metavar="命令")

@@ -112,6 +112,33 @@ class Quant(Node):
 
 Expr = Literal | ListLit | Path | Field | Not | Neg | BoolOp | Compare | Arith | In | IsNull | Call | Quant
 
+def type_of(e: Expr) -> Type:
+    """The type the checker filled in; only checked ASTs reach the compilers and explain."""
+    assert e.type is not None, f"unchecked expression: {e!r}"
+    return e.type
+
+
+def kind_of(e: Expr) -> str:
+    """The kind of a checked expression's type (``int``, ``date``, ``list`` …)."""
+    return type_of(e).kind
+
+
+def expansion_of(e: Path) -> Expr:
+    """The checked body of a named condition (lets) the checker attached to its use."""
+    assert e.expansion is not None, f"let without its expansion: {e!r}"
+    return e.expansion
+
+
+def literal_values(items: tuple[Expr, ...]) -> list[Any] | None:
+    """The values of a list of literals, or None when an item is not a literal."""
+    out = []
+    for i in items:
+        if not isinstance(i, Literal):
+            return None
+        out.append(i.value)
+    return out
+
+
 # Binding strength, loosest first; used by ``pretty`` to parenthesise minimally.
 _PREC = {"or": 1, "and": 2, "not": 3, "cmp": 4, "arith": 5, "neg": 6, "atom": 7}
 

@@ -94,7 +94,7 @@ class Scope:
         """Sections present in every case of the rule's actions (None: unknown/any)."""
         if not self.actions:
             return None
-        return {self.sections.get(a) for a in self.actions} - {None}
+        return {s for s in (self.sections.get(a) for a in self.actions) if s is not None}
 
 
 def did_you_mean(name: str, options) -> str | None:
@@ -160,8 +160,7 @@ class Checker:
         offsets = _part_offsets(e)
         if head in self.scope.vars:
             e.root = "var"
-            t = self.scope.vars[head]
-            return self._descend(e, t, parts, 1, offsets, head)
+            return self._descend(e, self.scope.vars[head], parts, 1, offsets, head)
         if head in self.scope.lets:
             return self._let(e, head, offsets)
         if head == "params":
@@ -199,6 +198,7 @@ class Checker:
         let = self.scope.lets[head]
         if let.failed:
             raise AlreadyReported("", None)
+        assert let.ast is not None  # a let that did not parse is marked failed when it is read
         if head in self.scope.expanding:
             raise self.error(f"命名条件 '{head}' 循环引用自身", e.pos, f"let '{head}' refers to itself")
         free = tuple(sorted((v, repr(t)) for v, t in self.scope.vars.items() if v in let.heads()))

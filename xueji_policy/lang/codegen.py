@@ -227,7 +227,7 @@ class _Gen:
                     self.consts[local] = self.param_values[name]
             return local
         if e.root == "let":
-            inner = self._let_call(e.expansion)
+            inner = self._let_call(A.expansion_of(e))
             if len(e.parts) == 1:
                 return inner
             code = self._steps(inner, e.parts[1:], e.defaults or (None,) * (len(e.parts) - 1))
@@ -304,12 +304,13 @@ class _Gen:
 
     def g_In(self, e: A.In) -> str:
         a = self.expr(e.left)
-        if isinstance(e.right, A.ListLit) and all(isinstance(i, A.Literal) for i in e.right.items):
+        values = A.literal_values(e.right.items) if isinstance(e.right, A.ListLit) else None
+        if values is not None:
             op = "not in" if e.negated else "in"
             if e.left.type is not None and e.left.type.is_stringish():  # no true/1 confusion possible
-                members = self.const(frozenset(i.value for i in e.right.items))
+                members = self.const(frozenset(values))
                 return f"({a} {op} {members})"
-            members = self.const(frozenset(_member_key(i.value) for i in e.right.items))
+            members = self.const(frozenset(_member_key(x) for x in values))
             return f"(_member_key({a}) {op} {members})"
         b = self.expr(e.right)
         if not _nullable(e.right):  # the list is always there (required, or a default)
@@ -326,7 +327,7 @@ class _Gen:
         if e.op not in _ARITH_OPS:
             raise CodegenError(f"unknown arithmetic operator {e.op!r}")
         a, b = self.expr(e.left), self.expr(e.right)
-        lk, rk = e.left.type.kind, e.right.type.kind
+        lk, rk = A.kind_of(e.left), A.kind_of(e.right)
         if lk == DATE and rk == DATE:
             op = "_date_diff"
         elif lk == DATE:
@@ -467,5 +468,5 @@ def build_function(name: str, exprs: list[A.Expr], calendar, params: dict | None
     namespace = runtime_namespace(calendar)
     namespace.update(consts)
     fn = types.FunctionType(code, namespace, name, (None,))  # the default of p
-    fn.__source__ = source  # for inspection and tests
+    fn.__dict__["__source__"] = source  # for inspection and tests (a function attribute types do not declare)
     return fn

@@ -29,6 +29,13 @@ _fromiso = _dt.date.fromisoformat
 # --------------------------------------------------------------------------- compiler
 
 
+def _constant(value: Any) -> Fn:
+    def const(c: dict, p: dict, v: dict) -> Any:
+        return value
+
+    return const
+
+
 class Compiler:
     def __init__(self, calendar=None):
         self.calendar = calendar  # a WorkCalendar, for add_working_days / working_days_between
@@ -39,13 +46,12 @@ class Compiler:
 
     # leaves -------------------------------------------------------------------
     def c_Literal(self, e: A.Literal) -> Fn:
-        v = e.value
-        return lambda c, p, v_, _v=v: _v
+        return _constant(e.value)
 
     def c_ListLit(self, e: A.ListLit) -> Fn:
-        if all(isinstance(i, A.Literal) for i in e.items):
-            values = [i.value for i in e.items]
-            return lambda c, p, v, _l=values: _l
+        values = A.literal_values(e.items)
+        if values is not None:
+            return _constant(values)
         fns = [self.compile(i) for i in e.items]
         return lambda c, p, v: [f(c, p, v) for f in fns]
 
@@ -54,9 +60,13 @@ class Compiler:
         is_date = e.type is not None and e.type.kind == DATE
         if e.root == "param":
             name = parts[1]
-            return lambda c, p, v, _n=name: p[_n]
+
+            def param(c: dict, p: dict, v: dict) -> Any:
+                return p[name]
+
+            return param
         if e.root == "let":
-            inner = self._let(e.expansion)
+            inner = self._let(A.expansion_of(e))
             if len(parts) == 1:
                 return inner
             steps = tuple(zip(parts[1:], e.defaults or (None,) * (len(parts) - 1)))
@@ -155,9 +165,10 @@ class Compiler:
 
     def c_In(self, e: A.In) -> Fn:
         a, b = self.compile(e.left), self.compile(e.right)
-        if isinstance(e.right, A.ListLit) and all(isinstance(i, A.Literal) for i in e.right.items):
+        values = A.literal_values(e.right.items) if isinstance(e.right, A.ListLit) else None
+        if values is not None:
             # Membership in a constant list: a set, built once.  (true/false stay apart from 1/0.)
-            members = frozenset(_member_key(i.value) for i in e.right.items)
+            members = frozenset(_member_key(x) for x in values)
             if e.negated:
                 return lambda c, p, v: _member_key(a(c, p, v)) not in members
             return lambda c, p, v: _member_key(a(c, p, v)) in members
@@ -192,7 +203,7 @@ class Compiler:
 
     def c_Arith(self, e: A.Arith) -> Fn:
         a, b = self.compile(e.left), self.compile(e.right)
-        op = arithmetic(e.op, e.left.type.kind, e.right.type.kind)
+        op = arithmetic(e.op, A.kind_of(e.left), A.kind_of(e.right))
 
         def arith(c, p, v):
             x = a(c, p, v)

@@ -81,9 +81,10 @@ def parse_expr(text: str, source: Source | None = None) -> A.Expr:
     try:
         tree = _parser().parse(text)
     except UnexpectedCharacters as e:
-        ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
+        at = e.pos_in_stream if e.pos_in_stream is not None else len(text)  # always set by the lexer
+        ch = text[at] if at < len(text) else ""
         hint = _char_hint(ch)
-        raise ParseError(f"语法错误：无法识别的字符 {ch!r}", src.location(e.pos_in_stream), rule_id=rule_id,
+        raise ParseError(f"语法错误：无法识别的字符 {ch!r}", src.location(at), rule_id=rule_id,
                          message_en=f"syntax error: unexpected character {ch!r}", hint=hint) from None
     except UnexpectedToken as e:
         tok = e.token

@@ -166,7 +166,7 @@ def _convert(node: dict, defs: dict, name: str, depth: int, sections: frozenset 
     has_default = "default" in node
 
     if "anyOf" in node or "oneOf" in node:
-        branches = node.get("anyOf") or node.get("oneOf")
+        branches = node.get("anyOf") or node["oneOf"]
         nullable = any(b.get("type") == "null" for b in branches)
         rest = [b for b in branches if b.get("type") != "null"]
         if len(rest) != 1:
@@ -204,8 +204,7 @@ def _convert(node: dict, defs: dict, name: str, depth: int, sections: frozenset 
             if k not in required and not t.has_default and not (depth == 0 and k in sections):
                 t = t.as_nullable(True)
             fields.append((k, t))
-        fields = tuple(fields)
-        return Type(OBJECT, nullable=nullable, fields=fields, name=name,
+        return Type(OBJECT, nullable=nullable, fields=tuple(fields), name=name,
                     default=default, has_default=has_default)
     if base == "array":
         elem = _convert(node.get("items", {}), defs, name, depth + 1)

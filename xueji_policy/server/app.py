@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
@@ -46,6 +46,9 @@ from ..privacy import mask_ids_in_text
 from ..service import PolicyService
 from .guards import PROBLEM, Guard, RateLimiter, allowed_host_set, is_loopback
 from .workers import WorkerCrashed, WorkerPool, WorkerTimeout
+
+if TYPE_CHECKING:
+    from ..ruleset import RuleSet
 
 MAX_LISTED_PROBLEMS = 100  # paths listed in one problem; the rest are counted
 MAX_LISTED_RULE_ERRORS = 50
@@ -376,12 +379,18 @@ def problem_responses(*statuses: int) -> dict:
 # --------------------------------------------------------------------------- app
 
 
+def _description(rs: RuleSet) -> str:
+    """The service's description names the regulation of the rule set it serves (ruleset.yaml)."""
+    doc = f"（{rs.document}）" if rs.document else ""
+    return (f"《{rs.name}》{doc}规则引擎：提交一个学籍事项案例，"
+            "得到准予/不予办理的决定、所依据的条文、须办理的事项（含期限）与审批方。")
+
+
 def create_app(config: ServerConfig | None = None, service: PolicyService | None = None) -> FastAPI:
     config = config or ServerConfig()
     svc = service or PolicyService(config.rules)
     app = FastAPI(title="xueji-policy", version=__version__, docs_url=None, redoc_url=None,
-                  description="《营口市普通高中学籍管理实施细则（试行）》（营教发〔2024〕17号）规则引擎：提交一个学籍事项案例，"
-                              "得到准予/不予办理的决定、所依据的条文、须办理的事项（含期限）与审批方。")
+                  description=_description(svc.ruleset))
     app.state.service = svc
     app.state.config = config
     _warm(svc.ruleset)
@@ -600,7 +609,8 @@ def create_app(config: ServerConfig | None = None, service: PolicyService | None
     @app.get("/readyz", tags=["运维"], summary="可以服务：已加载规则集", responses=problem_responses(*GUARD_STATUSES))
     async def readyz():
         rs = svc.ruleset
-        body: dict[str, Any] = {"status": "ready", "version": rs.version, "sha256": rs.sha256, "rules": len(rs.rules)}
+        body: dict[str, Any] = {"status": "ready", "name": rs.name, "document": rs.document, "version": rs.version,
+                                "sha256": rs.sha256, "rules": len(rs.rules)}
         warning = rs.calendar_warning()  # the holiday calendar ends within 60 days: add next year's file
         if warning:
             body["warnings"] = [warning]

@@ -180,6 +180,10 @@ async function evaluateCase() {
 
 async function main() {
   const { body } = await getJSON("/readyz");
+  if (body.name) {  // the regulation is the rule set's (ruleset.yaml), not the page's
+    $("ruleset-name").textContent = body.document ? `${body.name}（${body.document}）` : body.name;
+    document.title = `学籍规则引擎 · ${body.name}`;
+  }
   $("ruleset-info").textContent = `规则集版本 ${body.version} · ${body.rules} 条规则 · sha256 ${String(body.sha256).slice(0, 12)}…`;
   $("evaluate-button").addEventListener("click", evaluateCase);
   await Promise.all([loadArticles(), loadExamples()]);
