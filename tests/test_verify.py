@@ -5,6 +5,7 @@ shipped rules caught with valid counterexamples, amendments named, repairs re-ch
 from __future__ import annotations
 
 import copy
+import datetime as _dt
 import itertools
 import json
 import re
@@ -41,12 +42,19 @@ def _assert_counterexample(rs, result):
     assert result.status == "refuted", result.to_dict()
     case = result.counterexample
     rs.validate(case)  # raises if the case is not valid against case.schema.json
+    _assert_consistent(rs, case)
     decided = evaluate_dict(case, ruleset=rs)["decision"]
     assert decided == result.decided
     if result.prop.expect in ("deny", "not allow"):
         assert decided == "allow"
     else:
         assert decided == "deny"
+
+
+def _assert_consistent(rs, case):
+    """No fact of a printed case contradicts another (consistency.py): the engine would refuse it."""
+    if rs.consistency is not None:
+        rs.consistency.check(case, rs.params_on(_dt.date.fromisoformat(case["date"])))
 
 
 # --------------------------------------------------------------------------- exhaustive cross-check
@@ -238,6 +246,8 @@ def test_compare_names_the_relation_of_an_amendment(shipped, tmp_path, name, val
     assert c.relation == relation
     witness = c.newly_denied if relation == "stricter" else c.newly_allowed
     assert witness is not None
+    _assert_consistent(shipped, witness)
+    _assert_consistent(new, witness)
     old_d, new_d = (evaluate_dict(witness, ruleset=rs)["decision"] for rs in (shipped, new))
     assert (old_d, new_d) == (("allow", "deny") if relation == "stricter" else ("deny", "allow"))
 
@@ -266,6 +276,7 @@ def test_repairs_are_minimal_recheck_and_leave_immutable_facts_alone(shipped):
     sizes = [len(r.changes) for r in found]
     assert sizes == sorted(sizes) and sizes[0] == 2
     for r in found:
+        _assert_consistent(shipped, r.case)
         assert evaluate_dict(r.case, ruleset=shipped)["decision"] == "allow"
         for c in r.changes:
             assert not c.path.startswith(("student.status", "student.suspensions", "transfer.semester_start",
@@ -344,3 +355,146 @@ def test_symbolic_parameters_prove_for_every_value_or_name_the_values_needed(shi
     assert r.status == "refuted" and r.params is not None
     assert r.params["revocation_probation_years"] * 12 < r.params["revocation_months"]
     assert set(r.params) <= {"revocation_months", "revocation_probation_years"}
+
+
+# --------------------------------------------------------------------------- consistent cases only
+
+
+# Each ``given`` holds only in cases whose facts contradict each other (consistency.py), which the
+# engine refuses: over consistent cases no case satisfies it, so "deny" and "allow" both prove.
+INCONSISTENT_ONLY = """
+properties:
+  - id: grade-mismatch-deny
+    action: transfer_in
+    given: transfer.current_grade is not null and student.grade is not null and transfer.current_grade != student.grade
+    expect: deny
+  - id: grade-mismatch-allow
+    action: transfer_in
+    given: transfer.current_grade is not null and student.grade is not null and transfer.current_grade != student.grade
+    expect: allow
+  - id: ends-before-start-deny
+    action: suspension
+    given: |
+      any(s in student.suspensions: s.end is not null and s.end < s.start)
+    expect: deny
+  - id: ends-before-start-allow
+    action: suspension
+    given: |
+      any(s in student.suspensions: s.end is not null and s.end < s.start)
+    expect: allow
+  - id: same-start-deny
+    action: resumption
+    given: len(student.suspensions) == 2 and first(student.suspensions).start == last(student.suspensions).start
+    expect: deny
+  - id: same-start-allow
+    action: resumption
+    given: len(student.suspensions) == 2 and first(student.suspensions).start == last(student.suspensions).start
+    expect: allow
+"""
+
+
+def test_a_property_only_inconsistent_cases_break_is_proved(shipped, tmp_path, monkeypatch):
+    import xueji_policy.verify.properties as vp
+    from xueji_policy.verify.core import Consistent, EncodingBug
+
+    props = _props(tmp_path, shipped, INCONSISTENT_ONLY)
+    assert {p.id: check_property(shipped, p).status for p in props} == {p.id: "proved" for p in props}
+    # Without the constraints the solver finds such cases, which the engine refuses (CaseError):
+    # for each given, one of deny/allow is then "refuted" by a case that is no counterexample.
+    monkeypatch.setattr(vp, "consistent", lambda enc, u: Consistent([], {}, u.rs))
+    for deny, allow in zip(props[::2], props[1::2]):
+        bugs = 0
+        for p in (deny, allow):
+            try:
+                check_property(shipped, p)
+            except EncodingBug:
+                bugs += 1
+        assert bugs >= 1, deny.id
+
+
+def _example(name: str) -> dict:
+    return json.loads((ROOT / "examples" / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def _consistency_cases():
+    """Concrete cases, consistent or not, covering every ``each`` form: none, one list, a pair."""
+    out = [_example(n) for n in ("transfer_in", "suspension", "resumption", "withdrawal", "suspension_extension")]
+    c = _example("transfer_in")
+    c["transfer"]["current_grade"] = 3  # student.grade is 2
+    out.append(c)
+    sus = [
+        [{"start": "2024-03-01", "end": "2024-02-01", "reason": "other"}],  # ends before it starts
+        [{"start": "2023-10-08", "end": "2024-03-01", "reason": "other"}],  # one, consistent
+        [{"start": "2023-10-08", "end": "2024-03-01", "reason": "other"},
+         {"start": "2024-03-01", "end": "2024-09-01", "reason": "illness"}],  # consecutive: consistent
+        [{"start": "2023-10-08", "end": "2024-03-01", "reason": "other"},
+         {"start": "2024-02-01", "end": "2024-09-01", "reason": "illness"}],  # overlap
+        [{"start": "2024-02-01", "end": "2024-09-01", "reason": "illness"},
+         {"start": "2023-10-08", "end": "2024-03-01", "reason": "other"}],  # overlap, the other order
+        [{"start": "2023-10-08", "end": None, "reason": "other"},
+         {"start": "2023-10-08", "end": "2024-03-01", "reason": "illness"}],  # same start
+        [{"start": "2025-06-01", "end": None, "reason": "other"}],  # starts after the case's date
+    ]
+    for lst in sus:
+        c = _example("suspension")
+        c["student"]["suspensions"] = copy.deepcopy(lst)
+        out.append(c)
+    c = _example("withdrawal")
+    c["student"]["enrolled_on"] = "2025-09-01"  # after the date: a guardian's request is the exception …
+    out.append(c)
+    c = copy.deepcopy(c)
+    c["withdrawal"]["trigger"] = "truancy"  # … no other trigger is (transfer.from_abroad: absent section)
+    out.append(c)
+    return out
+
+
+def test_the_encoded_constraints_agree_with_the_consistency_stage(shipped):
+    """Each concrete case, pinned: its symbolic copy is consistent exactly when the stage finds no problem."""
+    import z3
+
+    from xueji_policy.verify.core import Universe, consistent, encoder
+    from xueji_policy.verify.repair import pin_case
+
+    seen = set()
+    for case in _consistency_cases():
+        shipped.validate(case)
+        day = _dt.date.fromisoformat(case["date"])
+        problems = shipped.consistency.problems(case, shipped.params_on(day))
+        u = Universe(shipped, case["action"], day, day, day)
+        enc = encoder(u)
+        cons = consistent(enc, u)
+        assert cons.skipped == {}
+        s = z3.Solver()
+        s.add(*enc.finish(), *pin_case(enc, case), *cons.assertions)
+        assert (s.check() == z3.sat) == (not problems), (case["action"], case["student"].get("suspensions"), problems)
+        seen.add(bool(problems))
+        # The pinning alone is satisfiable: the case itself is in the universe before the constraints.
+        s2 = z3.Solver()
+        s2.add(*enc.finish(), *pin_case(enc, case))
+        assert s2.check() == z3.sat
+    assert seen == {True, False}
+
+
+def test_a_constraint_the_encoder_cannot_translate_is_never_a_printed_counterexample(shipped, tmp_path, monkeypatch):
+    import xueji_policy.verify.core as core
+    from xueji_policy.verify.encode import Unsupported
+
+    real = core._no_contradiction
+
+    def partial(enc, c):
+        if c.id == "transfer.current_grade_vs_grade":
+            raise Unsupported("planted")
+        return real(enc, c)
+
+    monkeypatch.setattr(core, "_no_contradiction", partial)
+    props = {p.id: p for p in _props(tmp_path, shipped, INCONSISTENT_ONLY)}
+    results = [check_property(shipped, props[i]) for i in ("grade-mismatch-deny", "grade-mismatch-allow")]
+    # Neither is proved without the constraint; the one the solver "refutes" is refused by the
+    # engine, so it is reported as not proved (naming the constraint), never printed.
+    assert all(r.status in ("proved", "unknown") for r in results)
+    unknown = [r for r in results if r.status == "unknown"]
+    assert unknown and all("transfer.current_grade_vs_grade" in r.message and r.counterexample is None
+                           for r in unknown)
+    # What does not need the constraint still proves.
+    shipped_props = {p.id: p for p in load_properties(RULES / "properties.yaml", shipped)}
+    assert check_property(shipped, shipped_props["no-transfer-into-a-full-grade"]).status == "proved"

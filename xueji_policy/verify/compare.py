@@ -16,7 +16,7 @@ import z3
 
 from ..errors import XuejiError
 from ..ruleset import RuleSet
-from .core import EncodingBug, Universe, concretise, decision, encoder, engine_decision, nice_numbers, solve
+from .core import EncodingBug, Universe, concretise, consistent, decision, encoder, engine_decision, nice_numbers, solve
 
 RELATIONS_ZH = {"equivalent": "等价", "stricter": "更严格", "looser": "更宽松", "incomparable": "互有宽严",
                 "unknown": "未能证明"}
@@ -65,7 +65,9 @@ def compare_action(old: RuleSet, new: RuleSet, action: str, day: _dt.date | None
             eo = encoder(uo)
             en = encoder(un, strings=eo.strings)
             ao, an = decision(eo, uo).allow, decision(en, un).allow
-            base = eo.finish() + en.finish()
+            # One case, decided by both: consistent by the constraints of both rule sets.
+            co, cn = consistent(eo, uo), consistent(en, un)
+            base = eo.finish() + en.finish() + co.assertions + cn.assertions
             nice = nice_numbers(eo)
             for direction, assertion in (("looser", z3.And(an, z3.Not(ao))), ("stricter", z3.And(ao, z3.Not(an)))):
                 if (direction == "looser" and looser_case) or (direction == "stricter" and stricter_case):
@@ -80,6 +82,11 @@ def compare_action(old: RuleSet, new: RuleSet, action: str, day: _dt.date | None
                     # Both encoders read the same variables: either concretises the same case.
                     case = concretise(en, out.model)
                     _deep_fill(case, concretise(eo, out.model))  # fields only OLD reads
+                    refused = co.refuses(case) + cn.refuses(case)
+                    if refused:  # found only because a constraint was left out: no witness, no proof
+                        return ActionComparison(action, "unknown", time.perf_counter() - t0, stretches=stretches,
+                                                message="未能证明：找到的案例违反一致性约束，而证明尚不能翻译这些约束："
+                                                        + "；".join(sorted(set(refused))))
                     _recheck(old, new, case, direction)
                     if direction == "looser":
                         looser_case = case

@@ -11,6 +11,7 @@ is reported as one, never printed as a counterexample.
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,9 +90,11 @@ def encoder(u: Universe, prefix: str = "", params: dict | None = None, strings: 
     read the same case (amendment comparison)."""
     rs = u.rs
     shape = case_shape(rs.case_schema, u.action)
+    sections = rs.sections
+    absent = frozenset(set(sections.values()) - {sections.get(u.action)})
     return Encoder(shape, _tables(rs), dict(params if params is not None else rs.params_on(u.day)),
                    param_kinds(rs), u.action, u.date_lo.toordinal(), u.date_hi.toordinal(), prefix=prefix,
-                   strings=strings if strings is not None else {})
+                   strings=strings if strings is not None else {}, absent=absent)
 
 
 def symbolic_params(rs: RuleSet, names: list[str] | None = None) -> dict[str, Any]:
@@ -164,6 +167,79 @@ def decision(enc: Encoder, u: Universe) -> Decision:
     allow = z3.And(z3.Or([p for _, p in permits]) if permits else z3.BoolVal(False),
                    z3.Not(z3.Or([f for _, f in forbids])) if forbids else TRUE)
     return Decision(allow, permits, forbids)
+
+
+# --------------------------------------------------------------------------- consistent cases
+
+
+@dataclass
+class Consistent:
+    """"No fact contradicts another" (consistency.py) over the symbolic case: the engine refuses
+    an inconsistent case, so a proof ranges over consistent cases only.  A constraint the
+    encoder cannot translate is left out (``skipped``): the universe is then larger than the
+    engine's, a proof (unsat) still holds, but a case the solver finds may be one the engine
+    refuses — ``refuses`` says so and the caller reports "not proved" instead of printing it."""
+
+    assertions: list
+    skipped: dict[str, str]  # constraint id → what the encoder could not translate
+    rs: RuleSet | None = None
+
+    def refuses(self, case: dict, judge: RuleSet | None = None) -> list[str]:
+        """The ids of the left-out constraints that ``case`` contradicts (with the parameter
+        values of ``judge``, a copy holding a counterexample's symbolic parameters)."""
+        rs = judge or self.rs
+        cons = rs.consistency if rs is not None else None
+        if not self.skipped or rs is None or cons is None:
+            return []
+        from ..consistency import Consistency
+
+        params = rs.params_on(_dt.date.fromisoformat(case["date"]))
+        return [c.id for c in cons.constraints
+                if c.id in self.skipped and Consistency([c], cons.source, cons.calendar).problems(case, params)]
+
+    def note(self, ids: list[str]) -> str:
+        return "；".join(f"{i}（{self.skipped[i]}）" for i in ids)
+
+
+def consistent(enc: Encoder, u: Universe) -> Consistent:
+    """Assertions that no consistency constraint of ``u.action`` fires on the symbolic case.
+    Call before ``enc.finish()`` (a constraint may name strings and read new facts)."""
+    rs = u.rs
+    cons = rs.consistency
+    out: list = []
+    skipped: dict[str, str] = {}
+    for c in cons.for_action(u.action) if cons is not None else ():
+        try:
+            out.append(_no_contradiction(enc, c))
+        except Unsupported as e:
+            skipped[c.id] = str(e)
+    return Consistent(out, skipped, rs)
+
+
+def _no_contradiction(enc: Encoder, c) -> z3.BoolRef:
+    """``each`` as ``_each_problems`` in consistency.py: one instance per element present (two
+    variables over one list: per ordered pair of different positions; over two lists: per pair)."""
+    if not c.each:
+        return z3.Not(enc.cond(c.contradiction_ast))
+    slots: list[list[tuple[z3.BoolRef, Val]]] = []
+    for each in c.each:
+        lv = enc.expr(each.ast)
+        if lv.kind == "null":
+            return TRUE  # a list that is never there: nothing to contradict
+        if lv.kind != "list":
+            raise Unsupported(f"each over a {lv.kind}")
+        lst: SList = lv.v
+        ok = lv.ok if not isinstance(lv.ok, bool) else z3.BoolVal(lv.ok)
+        slots.append([(z3.And(ok, i < lst.length), it) for i, it in enumerate(lst.items)])
+    same = len(c.each) == 2 and c.each[0].path == c.each[1].path
+    terms = []
+    for idx in itertools.product(*(range(len(s)) for s in slots)):
+        if same and idx[0] == idx[1]:
+            continue
+        env = {each.var: slots[k][i][1] for k, (each, i) in enumerate(zip(c.each, idx))}
+        there = z3.And([slots[k][i][0] for k, i in enumerate(idx)])
+        terms.append(z3.Implies(there, z3.Not(enc.cond(c.contradiction_ast, env))))
+    return z3.And(terms) if terms else TRUE
 
 
 # --------------------------------------------------------------------------- solving
@@ -332,5 +408,5 @@ def bound_note() -> str:
     return f"列表长度 ≤ {LIST_BOUND}（枚举值的列表 ≤ 其枚举值个数）"
 
 
-__all__ = ["Universe", "universes", "encoder", "decision", "solve", "concretise", "engine_decision", "holds",
+__all__ = ["Universe", "universes", "encoder", "consistent", "Consistent", "decision", "solve", "concretise", "engine_decision", "holds",
            "Unsupported", "EncodingBug", "nice_numbers", "applies", "bound_note"]

@@ -129,6 +129,8 @@ class SymObj:
 
         THE one place that says what an absent fact reads as (two-valued: the schema default,
         or null).  A three-valued semantics replaces the ``default`` branch here."""
+        if not self.key and name in self.enc.absent:
+            return NULL  # another action's section: the schema forbids it in this case
         has, value = self.raw(name)
         fs = self.shape.props[name]
         default = self.enc.const(fs.default, fs) if fs.has_default else NULL
@@ -179,6 +181,9 @@ class Encoder:
     date_lo: int  # the case date's range (day numbers)
     date_hi: int
     prefix: str = ""  # variable names prefix (two encodings side by side)
+    # Top-level fields the case of this action never has (the other actions' sections): the
+    # consistency constraints may read them, and read null there, as the engine does.
+    absent: frozenset = frozenset()
     vars: dict[tuple[str, str], Var] = field(default_factory=dict)
     side: list = field(default_factory=list)  # domain and definedness constraints
     strings: dict[str, int] = field(default_factory=dict)  # shared when two encodings read one case

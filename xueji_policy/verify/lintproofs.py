@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import z3
 
 from ..ruleset import RuleSet
-from .core import decision, encoder, universes
+from .core import Consistent, concretise, consistent, decision, encoder, universes
 from .encode import Unsupported
 
 TIMEOUT_MS = 5_000
@@ -47,13 +47,14 @@ def prove_rules(rs: RuleSet) -> tuple[list[Finding], set[str]]:
             try:
                 enc = encoder(u)
                 d = decision(enc, u)
+                cons = consistent(enc, u)
             except Unsupported as e:
                 for r in rs.rules_for(action).permits + rs.rules_for(action).forbids:
                     out.append(Finding("not_proved", r.id, f"未能证明（操作 {action}：证明尚不支持 {e}）"))
                 continue
             s = z3.Solver()
             s.set("timeout", TIMEOUT_MS)
-            s.add(*enc.finish())
+            s.add(*enc.finish(), *cons.assertions)
             forbids_any = z3.Or([f for _, f in d.forbids]) if d.forbids else z3.BoolVal(False)
             for r, f in d.permits + d.forbids:
                 a = _check(s, f)
@@ -67,6 +68,12 @@ def prove_rules(rs: RuleSet) -> tuple[list[Finding], set[str]]:
             for (a_rule, fa), (b_rule, fb) in itertools.combinations(d.permits, 2):
                 oa, ob = {o.value for o in a_rule.outcomes}, {o.value for o in b_rule.outcomes}
                 if oa and ob and oa != ob and _check(s, fa, fb) == "sat":
+                    refused = _refused(s, enc, cons, fa, fb)
+                    if refused:  # the shared case contradicts a constraint the proof could not translate
+                        out.append(Finding("not_proved", b_rule.id,
+                                           f"未能证明：操作 {action} 的许可规则 {a_rule.id} 与本规则同时适用的案例违反一致性约束"
+                                           f"（证明尚不能翻译：{cons.note(refused)}）"))
+                        continue
                     out.append(Finding("conflicting_permits", b_rule.id,
                                        f"已证明：操作 {action} 的许可规则 {a_rule.id}（结果 {'/'.join(sorted(oa))}）与本规则"
                                        f"（结果 {'/'.join(sorted(ob))}）可同时适用于同一有效案例，结果取决于规则顺序"))
@@ -84,6 +91,21 @@ def prove_rules(rs: RuleSet) -> tuple[list[Finding], set[str]]:
                                "已证明：此许可适用时，总有别的许可也适用或有禁止适用——删去它不改变任何决定（结果 outcome 除外）"))
     settled = {rid for rid in can_apply if can_apply[rid] != "unknown" and can_fail.get(rid) != "unknown"}
     return out, settled
+
+
+def _refused(s: z3.Solver, enc, cons: Consistent, *extra) -> list[str]:
+    """Where a constraint was left out of the encoding, the ids of those a witness of ``extra``
+    contradicts (a "sat" is then no proof that a valid case exists)."""
+    if not cons.skipped:
+        return []
+    s.push()
+    s.add(*extra)
+    if s.check() != z3.sat:
+        s.pop()
+        return list(cons.skipped)
+    model = s.model()
+    s.pop()
+    return cons.refuses(concretise(enc, model))
 
 
 def _join(prev: str | None, new: str) -> str:

@@ -40,6 +40,7 @@ from .core import (
     Unsupported,
     bound_note,
     concretise,
+    consistent,
     decision,
     encoder,
     engine_decision,
@@ -209,7 +210,8 @@ def check_property(rs: RuleSet, prop: Property, day: _dt.date | None = None, sym
             enc = encoder(u, params={**rs.params_on(u.day), **sym})
             d = decision(enc, u)
             given = enc.cond(prop.given) if prop.given is not None else z3.BoolVal(True)
-            out = solve(enc.finish() + param_domain(sym) + [given, violates(prop.expect, d.allow)],
+            cons = consistent(enc, u)
+            out = solve(enc.finish() + cons.assertions + param_domain(sym) + [given, violates(prop.expect, d.allow)],
                         nice=nice_numbers(enc))
         except Unsupported as e:
             return Result(prop, "unknown", time.perf_counter() - t0, message=f"未能证明：规则用到了证明尚不支持的写法（{e}）",
@@ -222,6 +224,10 @@ def check_property(rs: RuleSet, prop: Property, day: _dt.date | None = None, sym
             case = concretise(enc, out.model)
             values = model_params(out.model, {n: t for n, t in sym.items() if n in enc.params_read}) if sym else None
             judge = with_params(rs, values) if values else rs
+            refused = cons.refuses(case, judge)
+            if refused:  # a case the engine refuses, found only because a constraint was left out
+                return Result(prop, "unknown", time.perf_counter() - t0, stretches=stretches,
+                              message=f"未能证明：找到的案例违反一致性约束，而证明尚不能翻译这些约束：{cons.note(refused)}")
             try:
                 decided = engine_decision(judge, case)
                 given_ok = holds(judge, prop.given, case)

@@ -25,7 +25,7 @@ import z3
 
 from ..errors import XuejiError
 from ..ruleset import RuleSet
-from .core import Universe, _concrete, decision, encoder, engine_decision
+from .core import Universe, _concrete, consistent, decision, encoder, engine_decision
 from .encode import OTHER_BASE, Encoder, Val
 from .shape import Shape
 
@@ -202,10 +202,13 @@ def repairs(case: dict, rs: RuleSet | None = None, max_changes: int = MAX_CHANGE
     u = Universe(rs, case["action"], day, day, day)
     enc = encoder(u)
     allow = decision(enc, u).allow
+    # A repaired case must be one the engine decides: consistent (a left-out constraint is
+    # caught by the re-check in _apply, which drops such a repair).
+    cons = consistent(enc, u)
     flags, pins = _pins(enc, case)
     keys = sorted(flags)
     changed = {k: z3.Bool(f"changed:{k}") for k in keys}
-    base = enc.finish() + pins + [allow] + [changed[k] == z3.Not(z3.And(flags[k])) for k in keys]
+    base = enc.finish() + cons.assertions + pins + [allow] + [changed[k] == z3.Not(z3.And(flags[k])) for k in keys]
     s = z3.Solver()
     s.set("timeout", 30_000)
     s.add(*base)
