@@ -48,7 +48,7 @@ def with_forbid(rs, action: str, text: str):
     cite = Cite(article=13)
     rule = Rule(id="extra.forbid", article=13, cite=cite, actions=(action,), effect="forbid", message="额外的禁止",
                 when_src=text, when_ast=ast, when=Compiler(rs.calendar).compile(ast))
-    return dataclasses.replace(rs, rules=rs.rules + [rule], _by_action={}, _plans={},
+    return dataclasses.replace(rs, rules=rs.rules + [rule], _by_action={}, plans={},
                                _reason_models={}, _validator=rs._validator, _fast_validator=rs._fast_validator)
 
 

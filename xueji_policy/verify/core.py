@@ -126,7 +126,7 @@ def with_params(rs: RuleSet, values: dict[str, Any]) -> RuleSet:
     for n, v in values.items():
         p = params[n]
         params[n] = Parameter(p.name, p.title, p.type, p.cite, [(d, v) for d, _ in p.values], p.unit, p.note, p.loc)
-    return dataclasses.replace(rs, params=params, _by_action={}, _plans={}, _reason_models={}, _info_model=None,
+    return dataclasses.replace(rs, params=params, _by_action={}, plans={}, _reason_models={}, _info_model=None,
                                _validator=None, _fast_validator=None)
 
 
