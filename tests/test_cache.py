@@ -36,7 +36,7 @@ def test_a_cached_rule_set_decides_every_golden_case_as_a_fresh_load(rules, tmp_
     assert _entries(tmp_path) == []
     load_ruleset(rules)  # writes the cache
     assert len(_entries(tmp_path)) == 1
-    monkeypatch.setattr("xueji_policy.loader.Loader.load", lambda self: pytest.fail("must come from the cache"))
+    monkeypatch.setattr("xueji_policy.assemble.Assembler.load", lambda self: pytest.fail("must come from the cache"))
     cached = load_ruleset(rules)
     assert cached.sha256 == fresh.sha256
     assert [r.id for r in cached.rules] == [r.id for r in fresh.rules]
@@ -234,14 +234,14 @@ def test_twelve_processes_creating_the_key_at_once_agree(tmp_path):
 
 
 def test_a_file_edited_during_a_load_never_maps_the_new_fingerprint_to_the_old_rules(rules, tmp_path):
-    from xueji_policy.loader import Loader
+    from xueji_policy.assemble import Assembler
 
     files = read_rule_files(rules)
     p = rules / "parameters.yaml"
     text = p.read_text(encoding="utf-8")
     assert "value: 3000}\n  class_cap:" in text
     p.write_text(text.replace("value: 3000}\n  class_cap:", "value: 2900}\n  class_cap:"), encoding="utf-8")
-    rs = Loader(rules, files).load()  # built from what was read, named by what was read
+    rs = Assembler(rules, files).load()  # built from what was read, named by what was read
     assert rs.sha256 == files.sha256 != read_rule_files(rules).sha256
     assert rs.params["school_cap"].values[0][1] == 3000
     assert load_ruleset(rules).params["school_cap"].values[0][1] == 2900

@@ -277,7 +277,7 @@ def test_a_rule_set_brings_its_own_constraints_and_the_cache_keeps_them(tmp_path
     rules = _rules_with(tmp_path, _GOOD)
     fresh = load_ruleset(rules)
     assert [c.id for c in fresh.consistency.constraints] == ["custom.grade_vs_semester"]
-    monkeypatch.setattr("xueji_policy.loader.Loader.load", lambda self: pytest.fail("must come from the cache"))
+    monkeypatch.setattr("xueji_policy.assemble.Assembler.load", lambda self: pytest.fail("must come from the cache"))
     cached = load_ruleset(rules)
     assert cached._consistency is None  # compiled lazily, on first use
     case = _load("base_case.json")
@@ -295,7 +295,7 @@ def test_a_cached_shipped_rule_set_has_the_packaged_constraints(tmp_path, monkey
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", rules)
     load_ruleset(rules)
-    monkeypatch.setattr("xueji_policy.loader.Loader.load", lambda self: pytest.fail("must come from the cache"))
+    monkeypatch.setattr("xueji_policy.assemble.Assembler.load", lambda self: pytest.fail("must come from the cache"))
     cached = load_ruleset(rules)
     with pytest.raises(CaseError):
         evaluate_dict(_load("contradiction_grade_vs_current_grade.json"), ruleset=cached)

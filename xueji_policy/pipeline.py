@@ -1,17 +1,21 @@
 """The pipeline, in order: a rules directory → a checked, compiled ``RuleSet``.
 
-    read      rulefiles.py     every file of the directory, once, safely (its sha256 is the
-                               rule set's fingerprint)
-    load      load.py          YAML with positions, through the safe loader only
-    shape     loader.py        each file against its JSON Schema (schemas/rule-file, parameters)
-    parse     lang/parse.py    conditions → AST (Lark)
-    check     lang/check.py    names and types against the case schema; cites (cites.py)
-    compile   lang/compile.py  closures for explain and analysis; lang/codegen.py for plans
-    plan      ruleset.py       one generated function per action and stretch of dates
+    stage     module(s)                      error type
+    read      rulefiles.py                   StructureError   every file of the directory, once, safely
+                                                              (its sha256 is the rule set's fingerprint)
+    load      load.py                        YamlError        YAML with positions, safe loader only
+    shape     shape.py                       StructureError   each file against its JSON Schema (schemas/)
+    parse     lang/parse.py                  ParseError       conditions → AST (Lark grammar)
+    check     lang/check.py, cites.py,       CheckError,      names and types against the case schema;
+              assemble.py, consistency.py    CiteError, …     cites, lets, actions, outcomes, dues;
+                                                              the cross-field constraints
+    compile   lang/compile.py, lang/codegen  CodegenError     closures (explain, analysis); generated code
+    plan      plan.py                        CodegenError     one generated function per action and stretch
 
-The compiled-rule cache (cache.py) stands in for read→check when the fingerprint is unchanged.
-Every stage reports its own located error type (errors.py); a rule set with any error raises
-``RuleSetError`` and nothing is returned — never a half-loaded set.
+``assemble.py`` drives shape → check over the files and assembles the ``RuleSet`` (ruleset.py:
+plain data, no stage imported).  The compiled-rule cache (cache.py) stands in for read→check when
+the fingerprint is unchanged.  A rule set with any error raises ``RuleSetError`` and nothing is
+returned — never a half-loaded set.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import cache as _cache
-from .loader import Loader
+from .assemble import Assembler
 from .rulefiles import read_rule_files
 from .ruleset import RuleSet, default_rules_dir
 
@@ -36,8 +40,8 @@ def load_ruleset(path: str | Path | None = None, *, cache: bool = True) -> RuleS
         cached = _cache.read(files)
         if cached is not None:
             return cached
-    loader = Loader(root, files)
-    rs = loader.load()
+    assembler = Assembler(root, files)
+    rs = assembler.load()
     if cache:
-        _cache.write(rs, files, loader.schema_file)
+        _cache.write(rs, files, assembler.schema_file)
     return rs

@@ -9,7 +9,7 @@ A rules directory holds::
     calendar/<YYYY>.yaml  holiday schedules that add to or override chinesecalendar
 
 ``load_ruleset`` returns the set from the compiled-rule cache when the files are
-unchanged (``cache.py``), else runs the full pipeline (``loader.py``: load → shape →
+unchanged (``cache.py``), else runs the full pipeline (``pipeline.py``: read → load → shape →
 parse → check → cite → compile), which collects *every* located error and raises
 ``RuleSetError`` if there is one — never a half-loaded rule set.
 """

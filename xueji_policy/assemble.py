@@ -1,11 +1,11 @@
-"""Load stage driver: a rules directory → a checked, compiled ``RuleSet`` (the full pipeline).
+"""The check stage's driver: the files read by ``rulefiles.py`` → a checked ``RuleSet``.
 
-Per file: load (YAML with positions, ``load.py``) → shape (the JSON Schema of a rule
-file) → parse (``lang/parse.py``) → check (``lang/check.py``; cites against the
-article text, ``cites.py``) → compile (``lang/compile.py``).  Every located error of
-every file is collected; if there is any, ``RuleSetError`` is raised and nothing is
-returned.  ``pipeline.load_ruleset`` calls this only when the compiled-rule cache has
-no entry for the files' sha256.
+Per file: load (YAML with positions, ``load.py``) → shape (``shape.py``) → parse
+(``lang/parse.py``) → check (``lang/check.py``; cites against the article text, ``cites.py``;
+lets, actions, outcomes, approvals, dues); then the consistency constraints, the closures and
+every plan (``plan.py``).  Every located error of every file is collected; if there is any,
+``RuleSetError`` is raised and nothing is returned.  ``pipeline.load_ruleset`` calls this only
+when the compiled-rule cache has no entry for the files' sha256.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from .shape import check_shape, file_schema
 from .workdays import WorkCalendar, default_calendar
 
 
-class Loader:
+class Assembler:
     def __init__(self, root: Path, files: RuleFiles | None = None):
         self.root = root
         # Every byte the rule set is built from, read once (rulefiles.py); names are relative paths.
