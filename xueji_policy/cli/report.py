@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..privacy import mask_ids_in_text
 from .argparse_zh import CASES_HELP, RULES_HELP
 
 
@@ -27,5 +28,5 @@ def run(args) -> int:
         from ..ioerrors import IOFailure
 
         raise IOFailure(f"无法写入报告 {args.output}", f"cannot write the report {args.output}", e) from None
-    print(f"已生成 {out}", file=sys.stderr)
+    print(mask_ids_in_text(f"已生成 {out}"), file=sys.stderr)  # a path may name an ID number
     return 0

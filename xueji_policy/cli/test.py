@@ -14,6 +14,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..privacy import mask_ids_in_text
 from .shared import pad
 
 
@@ -42,7 +43,7 @@ def run(args) -> int:
             raise GoldenError([("", f"没有给出黄金案例，规则目录 {rs.path} 旁也没有本项目的 cases/ 目录："
                                     "请给出案例路径（如 xueji-policy test cases/）或 --cases DIR")])
         paths = [found]
-    print(f"黄金案例：{'、'.join(str(p) for p in paths)}", file=sys.stderr)
+    print(mask_ids_in_text(f"黄金案例：{'、'.join(str(p) for p in paths)}"), file=sys.stderr)
     results = run_all(paths, rs)
     failed = sum(not r.ok for r in results)
 
@@ -75,7 +76,7 @@ def run(args) -> int:
         for r in rs_:
             if not r.ok or args.verbose:
                 mark = "✓" if r.ok else "✗"
-                print(f"    {mark} {r.path.name}" + ("" if r.ok else "：" + "；".join(r.problems)))
+                print(mask_ids_in_text(f"    {mark} {r.path.name}" + ("" if r.ok else "：" + "；".join(r.problems))))
     print(f"合计 {len(results)} 个黄金案例，通过 {len(results) - failed}，失败 {failed}")
 
     if coverage is not None:
