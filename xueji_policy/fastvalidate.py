@@ -15,32 +15,17 @@ for the formats (``date``, ``gb11643``), so a format can never mean two things.
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
-import re
 from collections.abc import Callable
 from typing import Any
 
+from .contract import MAX_YEAR, MIN_YEAR, is_iso_date, json_path  # noqa: F401  (re-exported)
 from .privacy import gb11643_valid
 
 # --------------------------------------------------------------------------- bounds
 
 MAX_DEPTH = 64  # nested objects/arrays in a case; a valid case has fewer than 8
 MAX_INT = 2**53 - 1  # I-JSON (RFC 7493): integers every JSON reader represents exactly
-MIN_YEAR, MAX_YEAR = 1900, 2199  # dates in a case: date arithmetic on them can never overflow
-
-_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def is_iso_date(value: object) -> bool:
-    """Strict ``YYYY-MM-DD`` (ASCII digits only) naming a real day in years 1900–2199."""
-    if type(value) is not str or len(value) != 10 or not _DATE_RE.fullmatch(value):
-        return False
-    try:
-        day = _dt.date.fromisoformat(value)
-    except ValueError:
-        return False
-    return MIN_YEAR <= day.year <= MAX_YEAR
 
 
 def _date_format(value: object) -> bool:
@@ -114,10 +99,7 @@ def _scan(value: Any, max_depth: int) -> bool:
     return True
 
 
-def _path(parts: list) -> str:
-    from .validate import json_path
-
-    return json_path(parts)
+_path = json_path
 
 
 def _problem_at(x: Any, parts: list, depth: int, max_depth: int) -> tuple[str, str, str] | None:
