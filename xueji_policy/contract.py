@@ -16,7 +16,7 @@ import datetime as _dt
 import difflib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
@@ -24,10 +24,10 @@ from typing import Any
 from .privacy import mask_ids_in_text
 
 __all__ = [
-    "MIN_YEAR", "MAX_YEAR", "JSON_TYPES_ZH", "PERSONAL_DATA_FORMAT",
+    "MIN_YEAR", "MAX_YEAR", "JSON_TYPES_ZH", "PERSONAL_DATA_FORMAT", "PERSONAL_DATA_MARK",
     "schema", "case_schema", "decision_schema",
     "action_sections", "action_titles", "actions", "sections", "approval_bodies", "decision_keys",
-    "personal_data_paths", "personal_data_paths_of", "personal_data_keys", "value_at",
+    "personal_data_paths", "personal_data_paths_of", "personal_data_keys", "id_number_paths", "paths_where", "value_at",
     "parse_day", "parse_date", "is_iso_date", "did_you_mean", "ecma_pattern", "json_path",
 ]
 
@@ -91,6 +91,7 @@ def decision_keys() -> tuple[tuple[str, ...], tuple[str, ...]]:
 # --------------------------------------------------------------------------- personal data
 
 PERSONAL_DATA_FORMAT = "gb11643"  # the schema marks ID numbers (第三十二条) with this format
+PERSONAL_DATA_MARK = "x-personal-data"  # and other fields built from one (the 学籍号) with this key
 
 
 def _deref(node: Any, root: dict) -> Any:
@@ -100,7 +101,7 @@ def _deref(node: Any, root: dict) -> Any:
     return node
 
 
-def _format_paths(node: Any, root: dict, trail: tuple, out: set, seen: frozenset) -> None:
+def _paths(node: Any, root: dict, trail: tuple, out: set, seen: frozenset, marked: Callable[[dict], bool]) -> None:
     if not isinstance(node, dict):
         return
     ref = node.get("$ref")
@@ -109,25 +110,38 @@ def _format_paths(node: Any, root: dict, trail: tuple, out: set, seen: frozenset
             return
         seen = seen | {ref}
         node = {**_deref(node, root), **{k: v for k, v in node.items() if k != "$ref"}}
-    if node.get("format") == PERSONAL_DATA_FORMAT:
+    if marked(node):
         out.add(trail)
     for name, sub in (node.get("properties") or {}).items():
-        _format_paths(sub, root, trail + (name,), out, seen)
+        _paths(sub, root, trail + (name,), out, seen, marked)
     if isinstance(node.get("items"), dict):
-        _format_paths(node["items"], root, trail + ("*",), out, seen)
+        _paths(node["items"], root, trail + ("*",), out, seen, marked)
     for key in ("anyOf", "oneOf", "allOf"):
         for sub in node.get(key) or ():
-            _format_paths(sub, root, trail, out, seen)
+            _paths(sub, root, trail, out, seen, marked)
     for key in ("then", "else"):
-        _format_paths(node.get(key), root, trail, out, seen)
+        _paths(node.get(key), root, trail, out, seen, marked)
+
+
+def paths_where(root: dict, marked: Callable[[dict], bool]) -> frozenset[tuple[str, ...]]:
+    """The paths of the schema nodes ``marked`` holds for (``"*"`` stands for any array index)."""
+    out: set[tuple[str, ...]] = set()
+    _paths(root, root, (), out, frozenset(), marked)
+    return frozenset(out)
+
+
+def _is_id_number(node: dict) -> bool:
+    return node.get("format") == PERSONAL_DATA_FORMAT
+
+
+def _is_personal(node: dict) -> bool:
+    return node.get("format") == PERSONAL_DATA_FORMAT or node.get(PERSONAL_DATA_MARK) is True
 
 
 def personal_data_paths_of(root: dict) -> frozenset[tuple[str, ...]]:
-    """Where a schema holds personal data: the paths of the fields with ``format: gb11643``
-    (``("student", "id_number")``; ``"*"`` stands for any array index)."""
-    out: set[tuple[str, ...]] = set()
-    _format_paths(root, root, (), out, frozenset())
-    return frozenset(out)
+    """Where a schema holds personal data: the fields with ``format: gb11643`` (ID numbers)
+    and those marked ``x-personal-data: true`` (a number built from one, such as the 学籍号)."""
+    return paths_where(root, _is_personal)
 
 
 @cache
@@ -140,6 +154,12 @@ def personal_data_paths(schema_name: str = "case.schema.json") -> frozenset[tupl
 def personal_data_keys(schema_name: str = "case.schema.json") -> frozenset[str]:
     """The field names that hold personal data (the last step of each personal-data path)."""
     return frozenset(p[-1] for p in personal_data_paths(schema_name) if p)
+
+
+@cache
+def id_number_paths(schema_name: str = "case.schema.json") -> frozenset[tuple[str, ...]]:
+    """The fields holding an ID number (``format: gb11643``): ``{("student", "id_number")}``."""
+    return paths_where(schema(schema_name), _is_id_number)
 
 
 def value_at(doc: object, path: Iterable[str]) -> object:
