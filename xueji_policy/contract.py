@@ -27,6 +27,7 @@ __all__ = [
     "MIN_YEAR", "MAX_YEAR", "JSON_TYPES_ZH", "PERSONAL_DATA_FORMAT", "PERSONAL_DATA_MARK",
     "schema", "case_schema", "decision_schema",
     "action_sections", "action_titles", "actions", "sections", "approval_bodies", "decision_keys",
+    "decision_labels", "outcome_labels", "effect_labels",
     "personal_data_paths", "personal_data_paths_of", "personal_data_keys", "id_number_paths", "paths_where", "value_at",
     "parse_day", "parse_date", "is_iso_date", "did_you_mean", "ecma_pattern", "json_path",
 ]
@@ -77,7 +78,33 @@ def approval_bodies() -> tuple[tuple[str, ...], Mapping[str, str]]:
     """The approving bodies in their output order (the decision schema's enum order), and
     their Chinese names (its ``x-labels``)."""
     items = decision_schema()["properties"]["approvals"]["items"]
-    return tuple(items["enum"]), dict(items.get("x-labels", {}))
+    return tuple(items["enum"]), _labels(items)
+
+
+def _labels(node: dict) -> Mapping[str, str]:
+    labels = dict(node.get("x-labels", {}))
+    missing = [v for v in node["enum"] if v is not None and v not in labels]
+    if missing:  # a label for every value: a new enum value cannot go out unnamed
+        raise ValueError(f"x-labels lacks {missing}")
+    return labels
+
+
+@cache
+def decision_labels() -> Mapping[str, str]:
+    """allow/deny → 准予/不予 (``x-labels`` of the decision's ``decision``)."""
+    return _labels(decision_schema()["properties"]["decision"])
+
+
+@cache
+def outcome_labels() -> Mapping[str, str]:
+    """An outcome → its Chinese name (``x-labels`` of the decision's ``outcome``)."""
+    return _labels(decision_schema()["properties"]["outcome"])
+
+
+@cache
+def effect_labels() -> Mapping[str, str]:
+    """A rule's effect → 许可/禁止/义务 (``x-labels`` of the rule-file schema's ``effect``)."""
+    return _labels(schema("rule-file.schema.json")["$defs"]["rule"]["properties"]["effect"])
 
 
 @cache
