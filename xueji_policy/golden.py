@@ -18,7 +18,6 @@ coverage check (every rule applies in one golden case and not in another).
 from __future__ import annotations
 
 import datetime as _dt
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,11 +71,16 @@ def run_file(path: Path, rs: RuleSet) -> GoldenResult:
     from .engine import evaluate_dict
 
     res = GoldenResult(path, path.parent.name, path.stem, ok=False)
+    from .validate import read_case_file
+
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = read_case_file(path)  # read as a case file is read: the same bounds and errors
         case, expect = doc["case"], doc["expect"]
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        res.problems.append(f"无法读取黄金案例：{e}")
+    except XuejiError as e:
+        res.problems.append(f"无法读取黄金案例：{e.message}")
+        return res
+    except (KeyError, TypeError) as e:
+        res.problems.append(f"无法读取黄金案例：缺少 {e}")
         return res
     try:
         decision = evaluate_dict(case, ruleset=rs)

@@ -38,6 +38,7 @@ __all__ = [
     "json_path",
     "load_case_schema",
     "parse_case_json",
+    "read_case_file",
     "validate_case",
 ]
 
@@ -531,3 +532,24 @@ def parse_case_json(data: str | bytes | bytearray, *, max_bytes: int = DEFAULT_M
         raise _malformed("JSON 中含有无法表示的字符（孤立的 \\u 代理项转义）",
                          f"JSON contains a character that cannot be encoded (a lone surrogate escape {e.object[e.start:e.end]!r})") from None
     return value
+
+
+def read_case_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
+    """The JSON value in a case file (``"-"``: standard input) — the one reader of case files
+    (the CLI, golden cases, lint, the service's examples): at most ``max_bytes`` + 1 bytes
+    are read, then :func:`parse_case_json` judges them.  A file that cannot be read is a
+    ``CaseError`` of kind ``unreadable``."""
+    import sys
+
+    from .ioerrors import os_error_zh
+
+    try:
+        if str(path) == "-":
+            raw = sys.stdin.buffer.read(max_bytes + 1)
+        else:
+            with open(path, "rb") as f:  # one byte past the limit: an oversized file is not read whole
+                raw = f.read(max_bytes + 1)
+    except OSError as e:
+        raise CaseError([CaseProblem("$", f"无法读取案例文件 {path}：{os_error_zh(e)}",
+                                     f"cannot read case file {path}: {e.strerror}")], kind="unreadable") from None
+    return parse_case_json(raw, max_bytes=max_bytes)

@@ -703,12 +703,16 @@ def _param_value(v):
 
 
 def _golden_for(rs, key: str) -> list[dict]:
+    from ..validate import read_case_file
+
     folder = rs.path.parent / "cases" / key
     out = []
     for p in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
-            doc = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            doc = read_case_file(p)
+        except CaseError:
+            continue
+        if not isinstance(doc, dict):
             continue
         out.append({"name": p.stem, "description": doc.get("description", ""), "expect": doc.get("expect", {}),
                     "case": doc.get("case")})
@@ -717,13 +721,14 @@ def _golden_for(rs, key: str) -> list[dict]:
 
 def _examples() -> list[dict]:
     from ..ruleset import default_rules_dir
+    from ..validate import read_case_file
 
     folder = default_rules_dir().parent / "examples"
     out = []
     for p in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
-            out.append({"name": p.stem, "case": json.loads(p.read_text(encoding="utf-8"))})
-        except (OSError, ValueError):
+            out.append({"name": p.stem, "case": read_case_file(p)})
+        except CaseError:
             continue
     return out
 
