@@ -29,7 +29,7 @@ __all__ = [
     "action_sections", "action_titles", "actions", "sections", "approval_bodies", "decision_keys",
     "decision_labels", "outcome_labels", "effect_labels",
     "personal_data_paths", "personal_data_paths_of", "personal_data_keys", "id_number_paths", "paths_where", "value_at",
-    "parse_day", "parse_date", "is_iso_date", "did_you_mean", "ecma_pattern", "json_path",
+    "DATE_SHAPE", "parse_day", "parse_date", "is_iso_date", "did_you_mean", "ecma_pattern", "json_path",
 ]
 
 # --------------------------------------------------------------------------- the schemas
@@ -202,14 +202,14 @@ def value_at(doc: object, path: Iterable[str]) -> object:
 
 MIN_YEAR, MAX_YEAR = 1900, 2199  # dates in a case: date arithmetic on them can never overflow
 
-_DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits: str.isdigit would take '２'
+DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits: a regex \d would take '２'
 _fromiso = _dt.date.fromisoformat
 
 
 def parse_day(value: object) -> _dt.date | None:
     """A strict ``YYYY-MM-DD`` (ASCII digits, a real day, any year) as a date; else ``None``.
     ``date.fromisoformat`` alone also takes ``20250901`` and ``2025-W36-1``."""
-    if type(value) is not str or len(value) != 10 or not _DATE_SHAPE.fullmatch(value):
+    if type(value) is not str or len(value) != 10 or not DATE_SHAPE.fullmatch(value):
         return None
     try:
         return _fromiso(value)
