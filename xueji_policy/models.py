@@ -35,7 +35,7 @@ __all__ = [
 
 ACTION_SECTIONS: dict[str, str] = dict(contract.action_sections())
 SECTIONS: tuple[str, ...] = contract.sections()
-Action: Any = Literal[contract.actions()]  # type: ignore[valid-type]
+Action: Any = Literal[contract.actions()]
 
 # --------------------------------------------------------------------------- scalar checks
 
@@ -256,7 +256,7 @@ class _Generator:
             return Literal[node["const"]], False
         if "enum" in node:
             values = tuple(v for v in node["enum"] if v is not None)
-            return Literal[values], nullable or None in node["enum"]  # type: ignore[valid-type]
+            return Literal[values], nullable or None in node["enum"]
         if not types:
             return type(None), True
         if len(types) != 1:
@@ -273,7 +273,7 @@ class _Generator:
             return Annotated[str, Field(max_length=node.get("maxLength")), *checks], nullable
         if kind in ("integer", "number"):
             base, before = (int, _to_int) if kind == "integer" else (float, _to_number)
-            return Annotated[base, BeforeValidator(before),  # type: ignore[valid-type]
+            return Annotated[base, BeforeValidator(before),
                              Field(ge=node.get("minimum"), le=node.get("maximum"))], nullable
         if kind == "boolean":
             return bool, nullable
@@ -301,19 +301,20 @@ class _Generator:
         fields: dict[str, Any] = {}
         for name, sub in node["properties"].items():
             ann, nullable = self.annotation(sub, f"{where}/properties/{name}")
-            desc = sub.get("description")
-            hidden = {"repr": False} if name in self.personal else {}
+            kw: dict[str, Any] = {"description": sub.get("description")}
+            if name in self.personal:
+                kw["repr"] = False
             if name in required:
-                fields[name] = (ann | None if nullable else ann, Field(description=desc, **hidden))
+                fields[name] = (ann | None if nullable else ann, Field(**kw))
             elif "default" in sub and sub["default"] is not None:
                 d = sub["default"]
-                spec = {"default_factory": list} if d == [] else {"default": d}
-                fields[name] = (ann | None if nullable else ann, Field(description=desc, **spec, **hidden))
+                kw.update({"default_factory": list} if d == [] else {"default": d})
+                fields[name] = (ann | None if nullable else ann, Field(**kw))
             elif nullable:
-                fields[name] = (ann | None, Field(default=None, description=desc, **hidden))
+                fields[name] = (ann | None, Field(default=None, **kw))
             else:
-                fields[name] = (Annotated[ann | None, NOT_NULL], Field(default=None, description=desc, **hidden))
-        cls = create_model(  # type: ignore[call-overload]
+                fields[name] = (Annotated[ann | None, NOT_NULL], Field(default=None, **kw))
+        cls = create_model(
             self.names.get(where, default_name), __base__=self.bases.get(where, _Model),
             __module__=__name__, __doc__=node.get("description"), **fields)
         cls._conditions = tuple(self.conditions(node, where))
