@@ -494,7 +494,7 @@ def test_openapi_document_is_valid_3_1_with_case_and_decision(openapi_doc):
     assert ev["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Case"}
     assert ev["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Decision"}
     assert {"/v1/evaluate", "/v1/explain", "/v1/evaluate:batch", "/v1/rules", "/v1/articles/{n}",
-            "/v1/schema/case", "/v1/reload", "/healthz", "/readyz"} <= set(doc["paths"])
+            "/v1/schema/case", "/v1/schema/decision", "/v1/reload", "/healthz", "/readyz"} <= set(doc["paths"])
 
 
 def test_openapi_case_and_decision_schemas_fit_the_examples(openapi_doc):
@@ -527,7 +527,7 @@ def test_case_schema_content_type_is_documented(api, openapi_doc):
 # --------------------------------------------------------------------------- schemathesis
 
 OPERATIONS = [("POST", "/v1/evaluate"), ("POST", "/v1/explain"), ("POST", "/v1/evaluate:batch"), ("GET", "/v1/rules"),
-              ("GET", "/v1/articles/{n}"), ("GET", "/v1/articles"), ("GET", "/v1/schema/case"),
+              ("GET", "/v1/articles/{n}"), ("GET", "/v1/articles"), ("GET", "/v1/schema/case"), ("GET", "/v1/schema/decision"),
               ("GET", "/v1/examples"), ("POST", "/v1/reload"), ("GET", "/healthz"), ("GET", "/readyz")]
 
 

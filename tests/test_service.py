@@ -413,8 +413,8 @@ def _observed_statuses(tmp_path) -> dict[tuple[str, str], set[int]]:
     seen: dict[tuple[str, str], set[int]] = {}
     ops = {("POST", "/v1/evaluate"): ("/v1/evaluate", CASE), ("POST", "/v1/explain"): ("/v1/explain", CASE),
            ("POST", "/v1/evaluate:batch"): ("/v1/evaluate:batch", [CASE])}
-    gets = {("GET", p): p for p in ("/v1/rules", "/v1/articles", "/v1/schema/case", "/v1/examples", "/healthz",
-                                    "/readyz")}
+    gets = {("GET", p): p for p in ("/v1/rules", "/v1/articles", "/v1/schema/case", "/v1/schema/decision",
+                                    "/v1/examples", "/healthz", "/readyz")}
     gets[("GET", "/v1/articles/{n}")] = "/v1/articles/13"
 
     def note(op, r):

@@ -31,9 +31,12 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from .contract import id_number_paths, value_at
 from .errors import XuejiError
 from .ioerrors import os_error_zh
 from .privacy import mask_ids_in_text
+
+(_ID_PATH,) = id_number_paths()  # the student's ID number: hashed, never written
 
 _MIN_SALT = 16  # bytes; a generated salt has 64
 
@@ -132,8 +135,7 @@ class DecisionLog:
         return self.hash(_canonical(case))
 
     def record_for(self, case: dict, decision: dict) -> dict:
-        student = case.get("student") if isinstance(case, dict) else None
-        id_number = student.get("id_number") if isinstance(student, dict) else None
+        id_number = value_at(case, _ID_PATH)  # the field the case schema marks format: gb11643
         case_id = decision.get("case_id")
         return {
             "time": _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds"),

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cites import int_to_cn
+from .contract import decision_labels
 from .engine import evaluate_dict
 from .errors import XuejiError
 from .privacy import mask_ids_in_text, scrub
@@ -57,7 +58,7 @@ def signature(rs: RuleSet, case: dict, as_of: _dt.date | None = None) -> dict:
 
 _KIND_ZH = {"decision": "决定", "outcome": "结果", "reasons": "理由", "basis": "依据", "obligations": "义务/期限",
             "approvals": "审批", "error": "错误"}
-_DECISION_ZH = {"allow": "准予", "deny": "不予"}
+_DECISION_ZH = decision_labels()  # the decision schema's x-labels
 
 
 def _describe(sig: dict) -> str:

@@ -20,11 +20,12 @@ import datetime as _dt
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .contract import approval_bodies
 from .errors import CalendarError, EvaluationError
 from .pipeline import load_ruleset
 from .plan import plan_for
 from .privacy import mask_ids_in_text, may_hold_id
-from .ruleset import RuleSet, approval_bodies
+from .ruleset import RuleSet
 
 if TYPE_CHECKING:  # pydantic models are imported only by the typed facade
     from .models import Case, Decision

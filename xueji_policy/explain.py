@@ -13,14 +13,15 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
+from . import contract
 from .lang import ast as A
 from .lang.builtins import BUILTINS
 from .lang.compile import Compiler
 from .privacy import mask_ids_in_text, scrub
-from .ruleset import approval_bodies
 
-APPROVALS_ZH = approval_bodies()[1]  # from the decision schema's x-labels
-EFFECT_ZH = {"permit": "许可", "forbid": "禁止", "obligation": "义务"}
+APPROVALS_ZH = contract.approval_bodies()[1]  # the decision schema's x-labels
+EFFECT_ZH = contract.effect_labels()  # the rule-file schema's x-labels
+_PERSONAL = contract.personal_data_keys()  # fields the case schema marks as personal data
 _OPS = {"==": "等于", "!=": "不等于", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
 _WORKDAY_FUNCS = frozenset(n for n, b in BUILTINS.items() if b.calendar_method is not None)
 
@@ -38,7 +39,7 @@ def _json_value(v: Any) -> Any:
     if isinstance(v, list):
         return [_json_value(x) for x in v[:50]]
     if isinstance(v, dict):
-        return {k: _json_value(x) for k, x in v.items() if k != "id_number"}
+        return {k: _json_value(x) for k, x in v.items() if k not in _PERSONAL}
     return v
 
 
@@ -244,7 +245,7 @@ def decision_text(decision: dict, rs=None) -> str:
         rs = load_ruleset()
     titles = rs.case_schema.get("x-action-titles", {})
     action = decision["action"]
-    verdict = "准予办理" if decision["decision"] == "allow" else "不予办理"
+    verdict = contract.decision_labels()[decision["decision"]] + "办理"
     lines = [f"决定：{verdict}（{decision['decision']}）",
              f"事项：{titles.get(action, action)}（{action}）"]
     if decision.get("case_id"):

@@ -15,33 +15,17 @@ for the formats (``date``, ``gb11643``), so a format can never mean two things.
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
 import math
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
-from .privacy import gb11643_valid, mask_ids_in_text
+from .contract import MAX_YEAR, MIN_YEAR, is_iso_date, json_path  # noqa: F401  (re-exported)
+from .privacy import gb11643_valid
 
 # --------------------------------------------------------------------------- bounds
 
 MAX_DEPTH = 64  # nested objects/arrays in a case; a valid case has fewer than 8
 MAX_INT = 2**53 - 1  # I-JSON (RFC 7493): integers every JSON reader represents exactly
-MIN_YEAR, MAX_YEAR = 1900, 2199  # dates in a case: date arithmetic on them can never overflow
-
-_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def is_iso_date(value: object) -> bool:
-    """Strict ``YYYY-MM-DD`` (ASCII digits only) naming a real day in years 1900–2199."""
-    if type(value) is not str or len(value) != 10 or not _DATE_RE.fullmatch(value):
-        return False
-    try:
-        day = _dt.date.fromisoformat(value)
-    except ValueError:
-        return False
-    return MIN_YEAR <= day.year <= MAX_YEAR
 
 
 def _date_format(value: object) -> bool:
@@ -115,24 +99,7 @@ def _scan(value: Any, max_depth: int) -> bool:
     return True
 
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def json_path(parts: Iterable[object]) -> str:
-    """``$.transfer.to_school.enrollment``, ``$.student.suspensions[0].start``, ``$['a b']``."""
-    out = "$"
-    for p in parts:
-        if isinstance(p, int):
-            out += f"[{p}]"
-        elif _IDENT.fullmatch(str(p)):
-            out += f".{p}"
-        else:
-            out += "[" + json.dumps(str(p), ensure_ascii=False) + "]"
-    return mask_ids_in_text(out)
-
-
-def _path(parts: list) -> str:
-    return json_path(parts)
+_path = json_path
 
 
 def _problem_at(x: Any, parts: list, depth: int, max_depth: int) -> tuple[str, str, str] | None:

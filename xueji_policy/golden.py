@@ -197,6 +197,7 @@ def run_file(path: Path, rs: RuleSet) -> GoldenResult:
     from .engine import evaluate_dict
 
     res = GoldenResult(path, path.parent.name, path.stem, ok=False)
+
     try:
         case, expect = read_golden(path)
     except GoldenError as e:

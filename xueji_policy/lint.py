@@ -261,11 +261,12 @@ def lint(rs: RuleSet, results: list[GoldenResult], generated: int = 40, seed: in
 
 
 def _golden_case(res: GoldenResult) -> dict | None:
-    import json
+    from .errors import XuejiError
+    from .validate import read_case_file
 
     try:
-        return json.loads(res.path.read_text(encoding="utf-8"))["case"]
-    except (OSError, ValueError, KeyError):
+        return read_case_file(res.path)["case"]
+    except (XuejiError, KeyError, TypeError):
         return None
 
 

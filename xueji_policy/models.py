@@ -1,72 +1,59 @@
-"""Pydantic (v2) models mirroring ``case.schema.json`` and ``decision.schema.json``.
+"""Pydantic (v2) models generated, at import, from ``case.schema.json`` and ``decision.schema.json``.
 
-The JSON Schemas are the contract; these models accept exactly the JSON values the
-schemas accept (tests/test_schemas.py checks the agreement).  To that end the
-models are strict: no string-to-number or number-to-bool coercion, dates only as
-``YYYY-MM-DD`` strings (or ``datetime.date`` objects), integers may be written as
-integral floats (``2.0``) as JSON Schema allows.  The student's ID number is kept
-out of ``repr`` and out of validation error texts (``hide_input_in_errors``).
+The JSON Schemas are the contract and the one source: every model, field, type, bound,
+default and enum here is read off them (:func:`model_from_schema`), nothing is written
+twice.  The models accept exactly the JSON values the schemas accept (tests/test_schemas.py
+checks the agreement on systematic mutations): strict — no string-to-number or
+number-to-bool coercion, dates only as ``YYYY-MM-DD`` strings in the case years (or
+``datetime.date`` objects), integers may be written as integral floats (``2.0``) as JSON
+Schema allows; a field that may be absent but whose type has no ``null`` refuses ``null``;
+``if``/``then`` rules (the section an action needs, the resident ID's check digit, a deny's
+reason) are checked after the fields.  A schema keyword the generator does not know stops
+the import: the models can never silently accept more than the schema.  Fields holding
+personal data (``format: gb11643``, ``x-personal-data``) are kept out of ``repr`` and
+validation errors never show an input (``hide_input_in_errors``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
 
-from .fastvalidate import MAX_YEAR, MIN_YEAR
-from .privacy import gb11643_valid
+from . import contract
+from .fastvalidate import FORMATS
 
 __all__ = [
-    "ACTION_SECTIONS", "SECTIONS", "Action",
+    "ACTION_SECTIONS", "SECTIONS", "Action", "model_from_schema", "SchemaModelError",
     "School", "SuspensionEntry", "Household", "Exam", "Evaluation", "Leave", "Student",
     "Registration", "Transfer", "Suspension", "Resumption", "Withdrawal", "Graduation", "Sanction",
     "Revocation", "Appeal", "InfoChange", "Reissue", "Cancellation", "Case",
-    "Reason", "Obligation", "RulesetInfo", "Decision",
+    "Reason", "Obligation", "RulesetInfo", "Warning_", "Decision", "decision_from_dict",
 ]
 
-ACTION_SECTIONS: dict[str, str] = {
-    "registration": "registration", "transfer_in": "transfer", "transfer_out": "transfer",
-    "suspension": "suspension", "suspension_extension": "suspension", "resumption": "resumption",
-    "withdrawal": "withdrawal", "graduation": "graduation", "completion_to_graduation": "graduation",
-    "sanction": "sanction", "sanction_revocation": "revocation", "appeal": "appeal",
-    "info_change": "info_change", "certificate_reissue": "reissue", "status_cancellation": "cancellation",
-}
-SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(ACTION_SECTIONS.values()))
+ACTION_SECTIONS: dict[str, str] = dict(contract.action_sections())
+SECTIONS: tuple[str, ...] = contract.sections()
+Action: Any = Literal[contract.actions()]
 
-Action = Literal[
-    "registration", "transfer_in", "transfer_out", "suspension", "suspension_extension", "resumption",
-    "withdrawal", "graduation", "completion_to_graduation", "sanction", "sanction_revocation", "appeal",
-    "info_change", "certificate_reissue", "status_cancellation",
-]
-
-# --------------------------------------------------------------------------- scalar types
-
-_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def _in_range(d: dt.date) -> dt.date:
-    # The same bound as the case schema's date format (fastvalidate.MIN_YEAR/MAX_YEAR).
-    if not MIN_YEAR <= d.year <= MAX_YEAR:
-        raise ValueError(f"日期超出允许范围（年份应在 {MIN_YEAR}–{MAX_YEAR} 之间）")
-    return d
+# --------------------------------------------------------------------------- scalar checks
 
 
 def _to_date(v: Any) -> Any:
     if isinstance(v, dt.datetime):
         raise ValueError("应为日期 YYYY-MM-DD，而不是日期时间")
     if isinstance(v, dt.date):
-        return _in_range(v)
+        if not contract.MIN_YEAR <= v.year <= contract.MAX_YEAR:
+            raise ValueError(f"日期超出允许范围（年份应在 {contract.MIN_YEAR}–{contract.MAX_YEAR} 之间）")
+        return v
     if isinstance(v, str):
-        if not _DATE_RE.fullmatch(v):
+        day = contract.parse_date(v)
+        if day is None:
+            if contract.parse_day(v) is not None:
+                raise ValueError(f"日期超出允许范围（年份应在 {contract.MIN_YEAR}–{contract.MAX_YEAR} 之间）")
             raise ValueError("不是有效日期（应为 YYYY-MM-DD）")
-        try:
-            day = dt.date.fromisoformat(v)
-        except ValueError:
-            raise ValueError("不是有效日期（应为 YYYY-MM-DD）") from None
-        return _in_range(day)
+        return day
     raise ValueError("日期应为 YYYY-MM-DD 字符串")
 
 
@@ -85,28 +72,31 @@ def _to_number(v: Any) -> Any:
     return v
 
 
-Date = Annotated[dt.date, BeforeValidator(_to_date)]
-Count = Annotated[int, BeforeValidator(_to_int), Field(ge=0)]
-Grade = Annotated[int, BeforeValidator(_to_int), Field(ge=1, le=3)]
-Semester = Annotated[int, BeforeValidator(_to_int), Field(ge=1, le=2)]
-Number = Annotated[float, BeforeValidator(_to_number), Field(ge=0)]
+_Date = Annotated[dt.date, BeforeValidator(_to_date)]
 
 
-def Str(n: int = 200) -> Any:  # noqa: N802 - a type factory
-    return Annotated[str, Field(max_length=n)]
+def _format_check(fmt: str) -> Callable[[Any], Any]:
+    check = FORMATS[fmt]  # the very functions both case validators use
+
+    def after(v: Any) -> Any:
+        if not check(v):
+            raise ValueError(f"不符合格式 {fmt}")  # never the value: it may be an ID number
+        return v
+    return after
 
 
-Str200 = Str(200)
-Str50 = Str(50)
+def _pattern_check(pattern: str) -> Callable[[Any], Any]:
+    def after(v: Any) -> Any:
+        if isinstance(v, str) and not contract.ecma_pattern(pattern).search(v):
+            raise ValueError("格式不符合要求")
+        return v
+    return after
 
-MedicalLevel = Literal["township", "county", "city", "province"]
-SanctionLevel = Literal["warning", "serious_warning", "demerit", "major_demerit", "probation", "expulsion"]
-EvaluationGrade = Literal["A", "B", "C", "D", "E"]
-ApprovalBody = Literal["school", "school_council", "city_bureau", "province"]
-Outcome = Literal["graduate", "completion", "incomplete_certificate", "same_grade", "next_grade_allowed",
-                  "next_year_as_repeat_candidate"]
 
-_RESIDENT_ID_RE = re.compile(r"[0-9]{17}[0-9X]")
+def _unique(v: Any) -> Any:
+    if isinstance(v, list) and len({repr(x) for x in v}) != len(v):
+        raise ValueError("数组元素不得重复")
+    return v
 
 
 class _NotNull:
@@ -118,9 +108,17 @@ class _NotNull:
 
 NOT_NULL = _NotNull()
 
+# --------------------------------------------------------------------------- base classes
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, hide_input_in_errors=True)
+
+    # The schema's ``if {field: const} then {...}`` rules: (field, const, required, properties).
+    _conditions: ClassVar[tuple[tuple[str, Any, tuple[str, ...], tuple[tuple[str, Any], ...]], ...]] = ()
+
+    if TYPE_CHECKING:  # the fields are generated: any attribute may be one
+        def __getattr__(self, name: str) -> Any: ...
 
     @model_validator(mode="before")
     @classmethod
@@ -131,222 +129,40 @@ class _Model(BaseModel):
                     raise ValueError(f"'{name}' 可以省略，但不能为 null")
         return data
 
-
-# --------------------------------------------------------------------------- shared shapes
-
-
-class School(_Model):
-    name: Str200
-    province: Str50
-    city: Str50
-    level: Literal["provincial_model", "ordinary"]
-    ownership: Literal["public", "private"]
-    enrollment: Annotated[Count | None, NOT_NULL] = None
-    grade_class_sizes: Annotated[Annotated[list[Count], Field(max_length=64)] | None, NOT_NULL] = None
-
-
-class SuspensionEntry(_Model):
-    start: Date
-    end: Date | None = None
-    reason: Literal["illness", "other"]
-
-
-class Household(_Model):
-    student_hukou_city: Annotated[Str50 | None, NOT_NULL] = None
-    guardian_hukou_city: Str50 | None = None
-    student_guardian_same_address: Annotated[bool | None, NOT_NULL] = None
-    residence_permit_only: Annotated[bool | None, NOT_NULL] = None
-
-
-class Exam(_Model):
-    subject: Str50
-    passed: bool
-
-
-class Evaluation(_Model):
-    moral_civic: Literal["合格", "不合格"]
-    learning_ability: EvaluationGrade
-    communication_cooperation: EvaluationGrade
-    sports_health: EvaluationGrade
-    aesthetics_expression: EvaluationGrade
-
-
-class Leave(_Model):
-    requested_on: Date
-    until: Date
-    has_proof: Annotated[bool | None, NOT_NULL] = None
-
-
-class Student(_Model):
-    name: Str200
-    gender: Annotated[Literal["male", "female"] | None, NOT_NULL] = None
-    id_type: Literal["resident_id", "hk_macao_taiwan", "foreign"]
-    id_number: Annotated[str, Field(max_length=32, repr=False)]
-    xueji_number: Annotated[Annotated[str, Field(max_length=64)] | None, NOT_NULL] = Field(default=None, repr=False)
-    status: Literal["none", "enrolled", "suspended", "withdrawn", "graduated", "completed", "incomplete",
-                    "cancelled"]
-    grade: Annotated[Grade | None, NOT_NULL] = None
-    semester: Annotated[Semester | None, NOT_NULL] = None
-    enrolled_on: Annotated[Date | None, NOT_NULL] = None
-    school: Annotated[School | None, NOT_NULL] = None
-    gaokao_registered: bool = False
-    suspensions: Annotated[list[SuspensionEntry], Field(max_length=20)] = Field(default_factory=list)
-
     @model_validator(mode="after")
-    def _resident_id(self) -> Student:
-        if self.id_type == "resident_id":
-            if not _RESIDENT_ID_RE.fullmatch(self.id_number):
-                raise ValueError("居民身份证号码应为18位：前17位为数字，末位为数字或大写 X")
-            if not gb11643_valid(self.id_number):
-                raise ValueError("身份证号码校验位错误")
+    def _if_then(self) -> Any:
+        for key, const, required, props in self._conditions:
+            if getattr(self, key) != const:
+                continue
+            for name in required:
+                if name not in self.model_fields_set or getattr(self, name) is None:
+                    raise ValueError(f"'{key}' 为 '{const}' 时需要 '{name}'")
+            for name, sub in props:
+                value = getattr(self, name)
+                if sub is False:
+                    if name in self.model_fields_set and value is not None:
+                        raise ValueError(f"'{name}' 不属于 '{key}' 为 '{const}' 的情形")
+                elif value is not None:
+                    _check_then(name, value, sub)
         return self
 
 
-# --------------------------------------------------------------------------- sections
+def _check_then(name: str, value: Any, sub: dict) -> None:
+    """The few keywords an ``if``/``then`` of the schemas applies to one field."""
+    for kw, arg in sub.items():
+        if kw == "pattern":
+            _pattern_check(arg)(value)
+        elif kw == "format":
+            _format_check(arg)(value)
+        elif kw == "minItems":
+            if len(value) < arg:
+                raise ValueError(f"'{name}' 至少应有 {arg} 项")
+        elif kw not in ("type", "description"):  # the type is the field's own
+            raise SchemaModelError(f"unsupported keyword {kw!r} in a then-rule for {name!r}")
 
 
-class Registration(_Model):
-    admission: Literal["in_plan", "no_plan", "over_plan"]
-    fraud: Annotated[bool | None, NOT_NULL] = None
-    cross_region_violation: Annotated[bool | None, NOT_NULL] = None
-    admitted_elsewhere: Annotated[bool | None, NOT_NULL] = None
-    other_high_school_xueji: Annotated[bool | None, NOT_NULL] = None
-    prior_outcome: Literal["graduated", "completed", "incomplete"] | None = None
-    id_card_used_before: Annotated[bool | None, NOT_NULL] = None
-    has_mainland_xueji: Annotated[bool | None, NOT_NULL] = None
-    tibet_class: Annotated[bool | None, NOT_NULL] = None
-    school_start: Date
-    reported_on: Date | None = None
-    leave: Leave | None = None
-    class_size: Annotated[Count | None, NOT_NULL] = None
-    contact_failed: Annotated[bool | None, NOT_NULL] = None
-    other_policy_violation: Annotated[bool | None, NOT_NULL] = None
-
-
-_Material = Literal["application_and_pledge", "hukou_proof", "id_card", "school_level_proof", "study_record",
-                    "residence_proof", "guardian_work_proof"]
-
-
-class Transfer(_Model):
-    from_school: School
-    to_school: School
-    reason: Literal["hukou_move", "residence_move", "guardian_job_transfer", "other"]
-    semester_start: Date
-    current_grade: Annotated[Grade | None, NOT_NULL] = None
-    target_grade: Annotated[Grade | None, NOT_NULL] = None
-    from_abroad: Annotated[bool | None, NOT_NULL] = None
-    household: Annotated[Household | None, NOT_NULL] = None
-    materials: Annotated[list[_Material], Field(max_length=16)] = Field(default_factory=list)
-    liaoning_gaokao_eligible: bool | None = None
-    other_policy_violation: Annotated[bool | None, NOT_NULL] = None
-
-
-class Suspension(_Model):
-    reason: Literal["illness", "other"]
-    start: Date
-    medical_certificate_level: MedicalLevel | None = None
-    written_application: Annotated[bool | None, NOT_NULL] = None
-    major_accident_or_serious_illness: Annotated[bool | None, NOT_NULL] = None
-    school_agrees: Annotated[bool | None, NOT_NULL] = None
-
-
-class Resumption(_Model):
-    requested_return: Date
-    medical_certificate_level: MedicalLevel | None = None
-    school_agrees: Annotated[bool | None, NOT_NULL] = None
-    written_application: Annotated[bool | None, NOT_NULL] = None
-
-
-class Withdrawal(_Model):
-    trigger: Literal["guardian_request", "no_return_after_suspension", "suspended_two_years", "truancy"]
-    written_application: Annotated[bool | None, NOT_NULL] = None
-    consecutive_truancy_weeks: Count = 0
-    cumulative_truancy_weeks: Count = 0
-    family_contact_failed: Annotated[bool | None, NOT_NULL] = None
-    school_council_approved: Annotated[bool | None, NOT_NULL] = None
-    family_notified: Annotated[bool | None, NOT_NULL] = None
-
-
-class Graduation(_Model):
-    credits_earned: Number
-    credits_required: Annotated[Number | None, NOT_NULL] = None  # absent: the parameter graduation_credits
-    study_period_complete: bool
-    proficiency_exams: Annotated[list[Exam], Field(max_length=64)] = Field(default_factory=list)
-    assessed_subjects: Annotated[list[Exam], Field(max_length=64)] = Field(default_factory=list)
-    evaluation: Annotated[Evaluation | None, NOT_NULL] = None
-
-
-class Sanction(_Model):
-    level: SanctionLevel
-    serious_violation: Annotated[bool | None, NOT_NULL] = None
-    repeated_education_failed: Annotated[bool | None, NOT_NULL] = None
-    parents_consulted: Annotated[bool | None, NOT_NULL] = None
-    notified_in_advance: Annotated[bool | None, NOT_NULL] = None
-    school_council_approved: Annotated[bool | None, NOT_NULL] = None
-    bureau_approved: Annotated[bool | None, NOT_NULL] = None
-    criminal_sentence: Annotated[bool | None, NOT_NULL] = None
-    offence_during_probation: Annotated[bool | None, NOT_NULL] = None
-
-
-class Revocation(_Model):
-    level: SanctionLevel
-    decided_on: Date
-    repentant: Annotated[bool | None, NOT_NULL] = None
-    school_council_approved: Annotated[bool | None, NOT_NULL] = None
-
-
-class Appeal(_Model):
-    stage: Literal["school", "city_bureau"]
-    review_decision_received_on: Date | None = None
-
-
-class InfoChange(_Model):
-    field: Literal["name", "gender", "ethnicity", "birth_date", "id_number", "photo", "address", "other"]
-    requested_by: Literal["guardian", "student", "school"]
-    documents: Annotated[list[Literal["hukou_booklet_copy", "other_proof_copy"]], Field(max_length=16)] = \
-        Field(default_factory=list)
-
-
-class Reissue(_Model):
-    certificate: Literal["graduation", "equivalency"]
-    previous_reissues: Count
-
-
-class Cancellation(_Model):
-    death_on: Date
-    proof: Annotated[bool | None, NOT_NULL] = None
-
-
-# --------------------------------------------------------------------------- case
-
-
-class Case(_Model):
-    case_id: Annotated[Str200 | None, NOT_NULL] = None
-    action: Action
-    date: Date
-    student: Student
-    registration: Annotated[Registration | None, NOT_NULL] = None
-    transfer: Annotated[Transfer | None, NOT_NULL] = None
-    suspension: Annotated[Suspension | None, NOT_NULL] = None
-    resumption: Annotated[Resumption | None, NOT_NULL] = None
-    withdrawal: Annotated[Withdrawal | None, NOT_NULL] = None
-    graduation: Annotated[Graduation | None, NOT_NULL] = None
-    sanction: Annotated[Sanction | None, NOT_NULL] = None
-    revocation: Annotated[Revocation | None, NOT_NULL] = None
-    appeal: Annotated[Appeal | None, NOT_NULL] = None
-    info_change: Annotated[InfoChange | None, NOT_NULL] = None
-    reissue: Annotated[Reissue | None, NOT_NULL] = None
-    cancellation: Annotated[Cancellation | None, NOT_NULL] = None
-
-    @model_validator(mode="after")
-    def _section_matches_action(self) -> Case:
-        want = ACTION_SECTIONS[self.action]
-        if getattr(self, want) is None:
-            raise ValueError(f"操作 '{self.action}' 需要 '{want}' 部分")
-        others = [s for s in SECTIONS if s != want and getattr(self, s) is not None]
-        if others:
-            raise ValueError(f"'{others[0]}' 不属于操作 '{self.action}'")
-        return self
+class CaseModel(_Model):
+    """A case (``case.schema.json``); the fields are generated."""
 
     @property
     def section_name(self) -> str:
@@ -358,102 +174,217 @@ class Case(_Model):
         return getattr(self, self.section_name)
 
 
-# --------------------------------------------------------------------------- decision
-
-
-class _Out(BaseModel):
-    """Decisions come from the engine, not from callers: plain types, checked in pydantic's core."""
-
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
-
-
-_Pos = Annotated[int, Field(strict=True, ge=1)]
-_Text200 = Annotated[str, Field(strict=True, max_length=200)]
-_Text1000 = Annotated[str, Field(strict=True, max_length=1000)]
-
-
-class Reason(_Out):
-    rule: _Text200
-    article: _Pos
-    paragraph: _Pos | None
-    item: _Pos | None
-    subitem: _Pos | None
-    cite: _Text200
-    message: _Text1000
-
-
-class Obligation(_Out):
-    rule: _Text200
-    article: _Pos | None = None
-    paragraph: _Pos | None = None
-    item: _Pos | None = None
-    subitem: _Pos | None = None
-    cite: _Text200
-    message: _Text1000
-    due: dt.date | None
-
-
-class Warning_(_Out):
-    code: _Text200
-    rule: _Text200 | None = None
-    cite: _Text200 | None = None
-    message: _Text1000
-
-
-class RulesetInfo(_Out):
-    version: _Text200
-    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-
-
-class Decision(_Out):
-    case_id: _Text200 | None
-    action: Action
-    decision: Literal["allow", "deny"]
-    outcome: Outcome | None
-    reasons: Annotated[list[Reason], Field(max_length=200)]
-    basis: Annotated[list[Reason], Field(max_length=200)]
-    obligations: Annotated[list[Obligation], Field(max_length=200)]
-    approvals: Annotated[list[ApprovalBody], Field(max_length=4)]
-    ruleset: RulesetInfo
-    trace: Annotated[list[dict[str, Any]], Field(max_length=10000)] | None = None
-    warnings: Annotated[list[Warning_], Field(max_length=200)] | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _trace_absent_not_null(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "trace" in data and data["trace"] is None:
-            raise ValueError("'trace' 可以省略，但不能为 null")
-        return data
-
-    @model_validator(mode="after")
-    def _check(self) -> Decision:
-        if self.decision == "deny" and not self.reasons:
-            raise ValueError("deny 的决定必须至少有一条理由")
-        if len(set(self.approvals)) != len(self.approvals):
-            raise ValueError("approvals 不得重复")
-        return self
+class DecisionModel(_Model):
+    """A decision (``decision.schema.json``); the fields are generated."""
 
     @property
     def allowed(self) -> bool:
         return self.decision == "allow"
 
     def to_dict(self) -> dict:
-        """A JSON-ready dict matching ``decision.schema.json``: dates as ISO strings;
-        ``case_id`` and ``outcome`` always present; ``trace`` only when set; an
-        obligation's optional article/paragraph/item/subitem only when set."""
+        """A JSON-ready dict matching ``decision.schema.json``: dates as ISO strings; the
+        required keys always present (``case_id`` and ``outcome`` may be null); an optional
+        key (``trace``, ``warnings``, an obligation's article/paragraph/item/subitem) only
+        when set."""
         d = self.model_dump(mode="json")
-        if self.trace is None:
-            d.pop("trace", None)
-        if not self.warnings:
+        for k in _DECISION_OPTIONAL:
+            if d.get(k) is None:
+                d.pop(k, None)
+        if not d.get("warnings"):  # no warnings: the key is left out
             d.pop("warnings", None)
         for ob in d["obligations"]:
-            for k in ("article", "paragraph", "item", "subitem"):
+            for k in _OBLIGATION_OPTIONAL:
                 if ob.get(k) is None:
                     ob.pop(k, None)
         return d
 
 
-def decision_from_dict(d: dict, ruleset=None) -> Decision:
+# --------------------------------------------------------------------------- the generator
+
+
+class SchemaModelError(Exception):
+    """The schema uses something the model generator does not translate (a bug, at import)."""
+
+
+_KNOWN = frozenset({
+    "type", "enum", "const", "maxLength", "minimum", "maximum", "items", "maxItems", "minItems", "uniqueItems",
+    "properties", "required", "additionalProperties", "$ref", "anyOf", "allOf", "format", "pattern",
+    "default", "description", "title", "$comment", "$schema", "$id", "$defs",
+    # x-immutable marks facts a registrar cannot change (verify/repair.py): no bearing on the models.
+    "x-action-sections", "x-action-titles", "x-labels", "x-immutable", contract.PERSONAL_DATA_MARK})
+_SCALARS: dict[str, Any] = {"string": str, "boolean": bool}
+
+
+def _camel(name: str) -> str:
+    return "".join(p[:1].upper() + p[1:] for p in name.split("_"))
+
+
+class _Generator:
+    def __init__(self, root: dict, names: dict[str, str], bases: dict[str, type[_Model]]):
+        self.root = root
+        self.names = names  # schema location → class name, where the default name would not do
+        self.bases = bases
+        self.models: dict[str, type[_Model]] = {}  # by $defs name / schema location
+        self.personal = {p[-1] for p in contract.personal_data_paths_of(root) if p}
+
+    # -- one node → (annotation, nullable) ---------------------------------------
+    def annotation(self, node: Any, where: str) -> tuple[Any, bool]:
+        if not isinstance(node, dict):
+            raise SchemaModelError(f"{where}: not a schema object")
+        unknown = set(node) - _KNOWN
+        if unknown:
+            raise SchemaModelError(f"{where}: keyword(s) {sorted(unknown)} not translated into the models")
+        ref = node.get("$ref")
+        if ref is not None:
+            name = ref.removeprefix("#/$defs/")
+            target = self.root["$defs"][name]
+            if target.get("type") == "object":
+                return self.model(target, f"#/$defs/{name}", name), False
+            return self.annotation({**target, **{k: v for k, v in node.items() if k != "$ref"}}, f"#/$defs/{name}")
+        if "anyOf" in node:
+            parts = [self.annotation(b, f"{where}/anyOf/{i}") for i, b in enumerate(node["anyOf"])]
+            types = [t for t, _ in parts if t is not type(None)]
+            nullable = any(n or t is type(None) for t, n in parts)
+            ann = types[0]
+            for t in types[1:]:
+                ann = ann | t
+            return ann, nullable
+        t = node.get("type")
+        types = list(t) if isinstance(t, list) else [t]
+        nullable = "null" in types
+        types = [x for x in types if x != "null"]
+        if "const" in node:
+            return Literal[node["const"]], False
+        if "enum" in node:
+            values = tuple(v for v in node["enum"] if v is not None)
+            return Literal[values], nullable or None in node["enum"]
+        if not types:
+            return type(None), True
+        if len(types) != 1:
+            raise SchemaModelError(f"{where}: several non-null types {types}")
+        kind = types[0]
+        checks: list[Any] = []
+        if "pattern" in node:
+            checks.append(AfterValidator(_pattern_check(node["pattern"])))
+        if "format" in node and node["format"] != "date":
+            checks.append(AfterValidator(_format_check(node["format"])))
+        if kind == "string":
+            if node.get("format") == "date":
+                return _Date, nullable
+            return Annotated[str, Field(max_length=node.get("maxLength")), *checks], nullable
+        if kind in ("integer", "number"):
+            base, before = (int, _to_int) if kind == "integer" else (float, _to_number)
+            return Annotated[base, BeforeValidator(before),
+                             Field(ge=node.get("minimum"), le=node.get("maximum"))], nullable
+        if kind == "boolean":
+            return bool, nullable
+        if kind == "array":
+            item, item_null = self.annotation(node.get("items", {}), f"{where}/items")
+            if item_null:
+                item = item | None
+            if node.get("uniqueItems"):
+                checks.append(AfterValidator(_unique))
+            return Annotated[list[item], Field(min_length=node.get("minItems"),  # type: ignore[valid-type]
+                                               max_length=node.get("maxItems")), *checks], nullable
+        if kind == "object":
+            if "properties" not in node:  # free-form (a trace step)
+                return dict[str, Any], nullable
+            return self.model(node, where, _camel(where.rsplit("/", 1)[-1])), nullable
+        raise SchemaModelError(f"{where}: type {kind!r} not translated")
+
+    # -- one object schema → a model ---------------------------------------------
+    def model(self, node: dict, where: str, default_name: str) -> type[_Model]:
+        if where in self.models:
+            return self.models[where]
+        if node.get("additionalProperties") is not False:
+            raise SchemaModelError(f"{where}: an object must forbid additional properties")
+        required = set(node.get("required", ()))
+        fields: dict[str, Any] = {}
+        for name, sub in node["properties"].items():
+            ann, nullable = self.annotation(sub, f"{where}/properties/{name}")
+            kw: dict[str, Any] = {"description": sub.get("description")}
+            if name in self.personal:
+                kw["repr"] = False
+            if name in required:
+                fields[name] = (ann | None if nullable else ann, Field(**kw))
+            elif "default" in sub and sub["default"] is not None:
+                d = sub["default"]
+                kw.update({"default_factory": list} if d == [] else {"default": d})
+                fields[name] = (ann | None if nullable else ann, Field(**kw))
+            elif nullable:
+                fields[name] = (ann | None, Field(default=None, **kw))
+            else:
+                fields[name] = (Annotated[ann | None, NOT_NULL], Field(default=None, **kw))
+        cls = create_model(
+            self.names.get(where, default_name), __base__=self.bases.get(where, _Model),
+            __module__=__name__, __doc__=node.get("description"), **fields)
+        cls._conditions = tuple(self.conditions(node, where))
+        self.models[where] = cls
+        return cls
+
+    def conditions(self, node: dict, where: str):
+        for i, rule in enumerate(node.get("allOf", ())):
+            cond = rule.get("if", {})
+            props = cond.get("properties", {})
+            if set(rule) - {"if", "then"} or len(props) != 1 or set(cond) - {"properties", "required"}:
+                raise SchemaModelError(f"{where}/allOf/{i}: only 'if {{field: {{const}}}} then' is translated")
+            (key, test), = props.items()
+            if set(test) != {"const"}:
+                raise SchemaModelError(f"{where}/allOf/{i}: only a const test is translated")
+            then = rule["then"]
+            if set(then) - {"required", "properties"}:
+                raise SchemaModelError(f"{where}/allOf/{i}/then: only required and properties are translated")
+            yield key, test["const"], tuple(then.get("required", ())), tuple(then.get("properties", {}).items())
+
+
+def model_from_schema(root: dict, *, names: dict[str, str] | None = None,
+                      bases: dict[str, type[_Model]] | None = None) -> tuple[type[_Model], dict[str, type[_Model]]]:
+    """The model of a JSON Schema (its root object) and of every object inside it, by location
+    (``#``, ``#/$defs/School``, ``#/properties/transfer``, …)."""
+    gen = _Generator(root, names or {}, bases or {})
+    top = gen.model(root, "#", "Root")
+    for name, d in root.get("$defs", {}).items():
+        if d.get("type") == "object":
+            gen.model(d, f"#/$defs/{name}", name)
+    return top, gen.models
+
+
+# --------------------------------------------------------------------------- the models
+
+_case_top, _case = model_from_schema(contract.case_schema(), names={"#": "Case", "#/$defs/Suspension": "SuspensionEntry"},
+                                     bases={"#": CaseModel})
+_decision_top, _decision = model_from_schema(
+    contract.decision_schema(), names={"#": "Decision", "#/properties/ruleset": "RulesetInfo",
+                                       "#/properties/warnings/items": "Warning_"}, bases={"#": DecisionModel})
+
+
+def _section(section: str) -> type[_Model]:
+    return _case[f"#/properties/{section}"]
+
+
+if TYPE_CHECKING:  # for the type checker, the generated classes are their bases
+    Case = CaseModel
+    Decision = DecisionModel
+    School = SuspensionEntry = Household = Exam = Evaluation = Leave = Student = _Model
+    Registration = Transfer = Suspension = Resumption = Withdrawal = Graduation = Sanction = _Model
+    Revocation = Appeal = InfoChange = Reissue = Cancellation = _Model
+    Reason = Obligation = RulesetInfo = Warning_ = _Model
+else:
+    Case = _case_top
+    Decision = _decision_top
+    School, SuspensionEntry, Household, Exam, Evaluation, Leave, Student = (
+        _case[f"#/$defs/{n}"] for n in ("School", "Suspension", "Household", "Exam", "Evaluation", "Leave", "Student"))
+    Registration, Transfer, Suspension, Resumption, Withdrawal, Graduation, Sanction, Revocation, Appeal, \
+        InfoChange, Reissue, Cancellation = (_section(s) for s in SECTIONS)
+    Reason, Obligation = _decision["#/$defs/Reason"], _decision["#/$defs/Obligation"]
+    RulesetInfo, Warning_ = _decision["#/properties/ruleset"], _decision["#/properties/warnings/items"]
+
+_DECISION_OPTIONAL = contract.decision_keys()[1]
+_OBLIGATION_OPTIONAL = tuple(k for k in contract.decision_schema()["$defs"]["Obligation"]["properties"]
+                             if k not in contract.decision_schema()["$defs"]["Obligation"]["required"])
+
+
+def decision_from_dict(d: dict, ruleset: Any = None) -> DecisionModel:
     """A ``Decision`` from the engine's JSON-ready dict.
 
     Without ``ruleset`` it is validated by pydantic's core.  With the rule set that made
@@ -479,26 +410,25 @@ def decision_from_dict(d: dict, ruleset=None) -> Decision:
         "warnings": [Warning_.model_validate(w) for w in d["warnings"]] if d.get("warnings") else None})
 
 
-_OBLIGATION_DEFAULTS = {"article": None, "paragraph": None, "item": None, "subitem": None}
+_OBLIGATION_DEFAULTS = dict.fromkeys(_OBLIGATION_OPTIONAL)
 
 
 _set_dict = object.__setattr__
 
 
-def _assemble(cls, values: dict):
+def _assemble(cls: Any, values: dict) -> Any:
     """What ``model_construct`` does for fully given values, minus its per-field Python loop."""
     m = cls.__new__(cls)
     _set_dict(m, "__dict__", values)
     fields = set(_FIELDS_SET[cls])
-    if values.get("trace") is not None:
-        fields.add("trace")
-    if values.get("warnings") is not None:
-        fields.add("warnings")
+    if cls is Decision:
+        fields.update(k for k in _DECISION_OPTIONAL if values.get(k) is not None)
     _set_dict(m, "__pydantic_fields_set__", fields)
     _set_dict(m, "__pydantic_extra__", None)
     _set_dict(m, "__pydantic_private__", None)
     return m
 
 
-# Every field is given (trace only when explaining).
-_FIELDS_SET = {cls: frozenset(set(cls.model_fields) - {"trace", "warnings"}) for cls in (Decision, Obligation)}
+# Every field is given (an obligation's cite parts as None when absent; trace only when explaining).
+_FIELDS_SET = {Decision: frozenset(set(Decision.model_fields) - set(_DECISION_OPTIONAL)),
+               Obligation: frozenset(Obligation.model_fields)}

@@ -16,8 +16,9 @@ from importlib import resources
 
 import jsonschema
 
+from .contract import JSON_TYPES_ZH as _JSON_TYPES_ZH  # the case validator's words too
+from .contract import did_you_mean
 from .errors import StructureError
-from .lang.check import did_you_mean
 from .load import Y
 
 
@@ -76,8 +77,6 @@ _KEY_ZH = {"id": "编号", "cite": "引用", "actions": "适用操作", "effect"
            "value": "取值", "effective_from": "生效日期", "name": "名称", "version": "版本"}
 
 
-_JSON_TYPES_ZH = {"string": "文字", "boolean": "布尔值（true/false）", "integer": "整数", "number": "数值",
-                  "array": "列表", "object": "映射（键: 值）", "null": "空值"}
 _ENUM_SYNONYMS = {"allow": "permit", "allowed": "permit", "deny": "forbid", "denied": "forbid", "prohibit": "forbid",
                   "must": "obligation", "duty": "obligation", "oblige": "obligation"}
 

@@ -10,8 +10,6 @@ is passed through :func:`~xueji_policy.privacy.mask_ids_in_text`.
 
 from __future__ import annotations
 
-import datetime as _dt
-import difflib
 import functools
 import itertools
 import json
@@ -25,6 +23,8 @@ if TYPE_CHECKING:  # jsonschema is imported when a case must be explained, not t
     from jsonschema import FormatChecker
     from jsonschema.exceptions import ValidationError
 
+from .contract import JSON_TYPES_ZH as _TYPE_ZH
+from .contract import did_you_mean, ecma_pattern, json_path, parse_day, personal_data_paths_of
 from .errors import CaseError, CaseProblem
 from .fastvalidate import (  # noqa: F401  (re-exported)
     FORMATS,
@@ -33,7 +33,6 @@ from .fastvalidate import (  # noqa: F401  (re-exported)
     MIN_YEAR,
     fast_validator,
     is_iso_date,
-    json_path,
     json_value_problem,
 )
 from .privacy import gb11643_birth_date_valid, mask_ids_in_text
@@ -47,6 +46,7 @@ __all__ = [
     "json_path",
     "load_case_schema",
     "parse_case_json",
+    "read_case_file",
     "validate_case",
 ]
 
@@ -84,54 +84,20 @@ def format_checker() -> FormatChecker:
     return checker
 
 
-def _ecma_pattern(pattern: str) -> re.Pattern[str]:
-    r"""Compile a schema ``pattern`` so that Python reads it as jsonschema-rs does.
-
-    Python's ``$`` also matches before a final newline (``"…X\n"`` would pass
-    ``^…X$``) and its ``\d``/``\w``/``\s`` match any Unicode digit, letter or space;
-    in the schema's regex dialect ``$`` is the very end and those classes are ASCII.
-    So an unescaped ``$`` outside a character class becomes ``\Z``, and the pattern is
-    compiled with ``re.ASCII``."""
-    out: list[str] = []
-    i, in_class = 0, False
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\" and i + 1 < len(pattern):
-            out.append(pattern[i:i + 2])
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-        elif c == "$":
-            c = r"\Z"
-        out.append(c)
-        i += 1
-    return re.compile("".join(out), re.ASCII)
-
-
-_ecma_pattern_cached = functools.lru_cache(maxsize=256)(_ecma_pattern)
 
 
 def _pattern_keyword(validator: Any, pattern: str, instance: object, schema: dict) -> Iterable[ValidationError]:
     from jsonschema.exceptions import ValidationError
 
-    if isinstance(instance, str) and not _ecma_pattern_cached(pattern).search(instance):
+    if isinstance(instance, str) and not ecma_pattern(pattern).search(instance):
         yield ValidationError(f"does not match {pattern!r}")  # never the value: it may be an ID number
 
 
 # --------------------------------------------------------------------------- paths
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _RESIDENT_ID_SHAPE = re.compile(r"[0-9]{17}[0-9Xx]")
-_DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _ID_SHAPE_ZH = "居民身份证号码应为18位：前17位为数字，末位为数字或大写 X"
 _ID_SHAPE_EN = "a resident ID number has 18 characters: 17 digits then a digit or capital X"
-
-
-_TYPE_ZH = {"string": "字符串", "integer": "整数", "number": "数值", "boolean": "布尔值",
-            "object": "对象", "array": "数组", "null": "空值（null）"}
 
 
 def _json_type(value: object) -> str:
@@ -190,6 +156,8 @@ class CaseValidator:
         self._validator = ecma(self.schema, format_checker=format_checker())
         self._action_sections: dict[str, str] = dict(self.schema.get("x-action-sections", {}))
         self._sections = set(self._action_sections.values())
+        # Fields whose value is never embedded in a message: those the schema marks as personal data.
+        self._secret_keys = frozenset(p[-1] for p in personal_data_paths_of(self.schema) if p)
 
     # -- public ---------------------------------------------------------------
     def validate(self, case: object) -> Any:
@@ -241,7 +209,7 @@ class CaseValidator:
         kw = err.validator
         val = err.validator_value
         inst = err.instance
-        secret = bool(path) and path[-1] == "id_number"  # never embed that value
+        secret = bool(path) and path[-1] in self._secret_keys  # never embed that value
         action = case.get("action")
         in_action_rule = "then" in err.absolute_schema_path and len(path) <= 1
 
@@ -276,10 +244,10 @@ class CaseValidator:
             # At most MAX_PROBLEMS + 1 unknown names: 80,000 of them cost seconds of did-you-mean.
             for name in itertools.islice((n for n in inst if n not in allowed), MAX_PROBLEMS + 1) \
                     if isinstance(inst, dict) else ():
-                guess = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+                guess = did_you_mean(name, allowed)
                 if guess:
-                    res.append((path + [name], f"未知字段 '{name}'（是否应为 '{guess[0]}'？）",
-                                f"unknown field '{name}' (did you mean '{guess[0]}'?)"))
+                    res.append((path + [name], f"未知字段 '{name}'（是否应为 '{guess}'？）",
+                                f"unknown field '{name}' (did you mean '{guess}'?)"))
                 else:
                     res.append((path + [name], f"未知字段 '{name}'", f"unknown field '{name}'"))
             return res
@@ -287,10 +255,10 @@ class CaseValidator:
         if kw == "enum":
             opts = ", ".join(_show(v) for v in val)
             shown = "" if secret else f" {_show(inst)}"
-            close = difflib.get_close_matches(inst, [v for v in val if isinstance(v, str)], n=1, cutoff=0.6) \
-                if isinstance(inst, str) and not secret else []
-            hint_zh = f"（是否应为 {_show(close[0])}？）" if close else ""
-            hint_en = f" (did you mean {_show(close[0])}?)" if close else ""
+            close = did_you_mean(inst, [v for v in val if isinstance(v, str)]) \
+                if isinstance(inst, str) and not secret else None
+            hint_zh = f"（是否应为 {_show(close)}？）" if close else ""
+            hint_en = f" (did you mean {_show(close)}?)" if close else ""
             return [(path, f"取值{shown} 不在允许范围 [{opts}]{hint_zh}", f"value{shown} is not one of [{opts}]{hint_en}")]
 
         if kw == "const":
@@ -304,14 +272,9 @@ class CaseValidator:
 
         if kw == "format":
             if val == "date":
-                if isinstance(inst, str) and _DATE_SHAPE.fullmatch(inst) and not is_iso_date(inst):
-                    try:
-                        _dt.date.fromisoformat(inst)
-                    except ValueError:
-                        pass
-                    else:  # a real day, outside the years a case may name
-                        return [(path, f"日期超出允许范围（年份应在 {MIN_YEAR}–{MAX_YEAR} 之间）",
-                                 f"date out of range (the year must be {MIN_YEAR}–{MAX_YEAR})")]
+                if parse_day(inst) is not None and not is_iso_date(inst):  # a real day, out of the years
+                    return [(path, f"日期超出允许范围（年份应在 {MIN_YEAR}–{MAX_YEAR} 之间）",
+                             f"date out of range (the year must be {MIN_YEAR}–{MAX_YEAR})")]
                 return [(path, "不是有效日期（应为 YYYY-MM-DD）", "not a valid date (expected YYYY-MM-DD)")]
             if val == "gb11643":
                 if isinstance(inst, str) and not _RESIDENT_ID_SHAPE.fullmatch(inst):
@@ -324,7 +287,7 @@ class CaseValidator:
             return [(path, f"格式不符合 {val}", f"does not match format {val}")]
 
         if kw == "pattern":
-            if path and path[-1] == "id_number":
+            if secret:  # the one patterned personal-data field: the resident ID's shape
                 return [(path, _ID_SHAPE_ZH, _ID_SHAPE_EN)]
             return [(path, "格式不符合要求", "does not match the required pattern")]
 
@@ -577,3 +540,24 @@ def parse_case_json(data: str | bytes | bytearray, *, max_bytes: int = DEFAULT_M
         raise _malformed("JSON 中含有无法表示的字符（孤立的 \\u 代理项转义）",
                          f"JSON contains a character that cannot be encoded (a lone surrogate escape {e.object[e.start:e.end]!r})") from None
     return value
+
+
+def read_case_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
+    """The JSON value in a case file (``"-"``: standard input) — the one reader of case files
+    (the CLI, golden cases, lint, the service's examples): at most ``max_bytes`` + 1 bytes
+    are read, then :func:`parse_case_json` judges them.  A file that cannot be read is a
+    ``CaseError`` of kind ``unreadable``."""
+    import sys
+
+    from .ioerrors import os_error_zh
+
+    try:
+        if str(path) == "-":
+            raw = sys.stdin.buffer.read(max_bytes + 1)
+        else:
+            with open(path, "rb") as f:  # one byte past the limit: an oversized file is not read whole
+                raw = f.read(max_bytes + 1)
+    except OSError as e:
+        raise CaseError([CaseProblem("$", f"无法读取案例文件 {path}：{os_error_zh(e)}",
+                                     f"cannot read case file {path}: {e.strerror}")], kind="unreadable") from None
+    return parse_case_json(raw, max_bytes=max_bytes)

@@ -42,6 +42,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .contract import DATE_SHAPE, parse_day
 from .errors import CalendarError, Location, StructureError, YamlError
 
 if TYPE_CHECKING:
@@ -115,7 +116,6 @@ class _Override:
 
 _TOP_KEYS = ("year", "source", "holidays", "workdays", "replace")
 _ENTRY_KEYS = ("date", "from", "to", "name")
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _YEAR_RE = re.compile(r"\d{1,4}")
 _INT_TAG = "tag:yaml.org,2002:int"
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -248,13 +248,12 @@ class _OverrideParser:
     def _date(self, node: Node, year: int) -> date:
         ok = isinstance(node, _yaml().nodes.ScalarNode) and node.tag in (_TIMESTAMP_TAG, _STR_TAG)
         text = node.value if isinstance(node, _yaml().nodes.ScalarNode) else None
-        if not ok or text is None or not _DATE_RE.fullmatch(text):
+        if not ok or not DATE_SHAPE.fullmatch(text or ""):
             raise self.error(node, f"{text!r} 不是 YYYY-MM-DD 格式的日期" if text is not None else "应为 YYYY-MM-DD 格式的日期",
                              f"{text!r} is not a YYYY-MM-DD date" if text is not None else "expected a YYYY-MM-DD date")
-        try:
-            d = date.fromisoformat(text)
-        except ValueError:
-            raise self.error(node, f"{text} 不是有效日期", f"{text} is not a valid date") from None
+        d = parse_day(text)
+        if d is None:
+            raise self.error(node, f"{text} 不是有效日期", f"{text} is not a valid date")
         if d.year != year:
             raise self.error(node, f"{text} 不在本文件的年份 {year} 内", f"{text} is outside this file's year {year}")
         return d
@@ -506,12 +505,7 @@ def today() -> date:
     import os
 
     env = os.environ.get("XUEJI_POLICY_TODAY")
-    if env:
-        try:
-            return date.fromisoformat(env)
-        except ValueError:
-            pass
-    return date.today()
+    return parse_day(env) or date.today()
 
 
 # --------------------------------------------------------------------------- default instance

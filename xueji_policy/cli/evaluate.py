@@ -25,27 +25,11 @@ def add_arguments(p) -> None:
     p.add_argument("--explain", action="store_true", help="附上逐条规则的求值过程")
 
 
-def _read(path: str) -> bytes:
-    """At most one byte past the size limit: an oversized input is refused without reading it all."""
-    from ..validate import DEFAULT_MAX_BYTES
-
-    if path == "-":
-        return sys.stdin.buffer.read(DEFAULT_MAX_BYTES + 1)
-    with open(path, "rb") as f:
-        return f.read(DEFAULT_MAX_BYTES + 1)
-
-
 def read_case(path: str):
-    """The case JSON from a file or stdin, or a ``CaseError`` saying why not."""
-    from ..errors import CaseError, CaseProblem
-    from ..validate import parse_case_json
+    """The case JSON from a file or stdin (``-``), or a ``CaseError`` saying why not."""
+    from ..validate import read_case_file
 
-    try:
-        raw = _read(path)
-    except OSError as e:
-        raise CaseError([CaseProblem("$", f"无法读取案例文件 {path}：{_os_error_zh(e)}",
-                                     f"cannot read case file {path}: {e.strerror}")], kind="unreadable") from None
-    return parse_case_json(raw)
+    return read_case_file(path)
 
 
 def _os_error_zh(e: OSError) -> str:

@@ -9,10 +9,10 @@ compiler needs no second look at the schema.
 from __future__ import annotations
 
 import copy
-import difflib
 import re
 from dataclasses import dataclass, field
 
+from ..contract import did_you_mean
 from ..errors import CheckError
 from . import ast as A
 from .builtins import BUILTINS
@@ -97,14 +97,6 @@ class Scope:
         return {s for s in (self.sections.get(a) for a in self.actions) if s is not None}
 
 
-def did_you_mean(name: str, options) -> str | None:
-    options = list(options)
-    matches = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
-    if not matches:
-        lowered = {o.lower(): o for o in options}
-        if name.lower() in lowered:
-            matches = [lowered[name.lower()]]
-    return matches[0] if matches else None
 
 
 class Checker:

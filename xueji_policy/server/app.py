@@ -10,6 +10,7 @@ from installed packages, no CDN):
     GET  /v1/rules             every rule
     GET  /v1/articles/{n}      an article's text with its rules and parameters
     GET  /v1/schema/case       case.schema.json
+    GET  /v1/schema/decision   decision.schema.json (the page reads its labels from x-labels)
     POST /v1/reload            reload the rules (admin token; a broken set is refused, the old one serves)
     GET  /healthz, /readyz
     GET  /                     the page for policy staff (no build step, no internet assets)
@@ -549,6 +550,13 @@ def create_app(config: ServerConfig | None = None, service: PolicyService | None
     async def case_schema():
         return json_response(svc.ruleset.case_schema)
 
+    @app.get("/v1/schema/decision", tags=["规则"], summary="决定的 JSON Schema（含各枚举值的中文名 x-labels）",
+             responses=problem_responses(*GUARD_STATUSES))
+    async def decision_schema():
+        from ..contract import decision_schema
+
+        return json_response(decision_schema())
+
     @app.get("/v1/examples", tags=["规则"], summary="随包发布的示例案例", responses=problem_responses(*GUARD_STATUSES))
     async def examples():
         return json_response(_examples())
@@ -700,7 +708,10 @@ def _install_openapi(app: FastAPI) -> None:
 
 
 def _rule_json(r) -> dict:
-    return {"id": r.id, "article": r.article, "cite": r.cite_text, "effect": r.effect, "actions": list(r.actions),
+    from ..contract import effect_labels
+
+    return {"id": r.id, "article": r.article, "cite": r.cite_text, "effect": r.effect,
+            "effect_label": effect_labels().get(r.effect, r.effect), "actions": list(r.actions),
             "message": r.message, "when": r.when_src, "unless": r.unless_src, "due": r.due_src,
             "outcomes": [{"value": o.value, "when": o.when_src} for o in r.outcomes], "approvals": list(r.approvals),
             "reading": r.reading}
@@ -713,12 +724,16 @@ def _param_value(v):
 
 
 def _golden_for(rs, key: str) -> list[dict]:
+    from ..validate import read_case_file
+
     folder = rs.path.parent / "cases" / key
     out = []
     for p in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
-            doc = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            doc = read_case_file(p)
+        except CaseError:
+            continue
+        if not isinstance(doc, dict):
             continue
         out.append({"name": p.stem, "description": doc.get("description", ""), "expect": doc.get("expect", {}),
                     "case": doc.get("case")})
@@ -727,13 +742,14 @@ def _golden_for(rs, key: str) -> list[dict]:
 
 def _examples() -> list[dict]:
     from ..ruleset import default_rules_dir
+    from ..validate import read_case_file
 
     folder = default_rules_dir().parent / "examples"
     out = []
     for p in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
-            out.append({"name": p.stem, "case": json.loads(p.read_text(encoding="utf-8"))})
-        except (OSError, ValueError):
+            out.append({"name": p.stem, "case": read_case_file(p)})
+        except CaseError:
             continue
     return out
 

@@ -18,10 +18,11 @@ from typing import Any
 
 import z3
 
+from ..contract import id_number_paths
 from ..errors import XuejiError
 from ..lang import ast as A
 from ..plan import plan_for
-from ..privacy import gb11643_check_char
+from ..privacy import TEST_REGION_PREFIX, gb11643_check_char
 from ..ruleset import Rule, RuleSet
 from .encode import LIST_BOUND, TRUE, Encoder, SList, SymObj, Unsupported, Val
 from .shape import Shape, case_shape
@@ -357,18 +358,29 @@ def _filler(s: Shape, name: str):
         return int(s.minimum or 0)
     if s.kind == "boolean":
         return False
-    return {"name": "某某", "id_number": "F0000001", "province": "某省", "city": "某市"}.get(name, "甲")
+    if name in _ID_FIELDS:
+        return "F0000001"  # a foreign document number: never an ID number (第三十二条)
+    return {"name": "某某", "province": "某省", "city": "某市"}.get(name, "甲")
+
+
+# The fields that hold an ID number, from the schema's ``format: gb11643`` (contract.py).
+_ID_PATHS = sorted(id_number_paths())
+_ID_FIELDS = frozenset(p[-1] for p in _ID_PATHS)
 
 
 def concretise(enc: Encoder, model) -> dict:
     case = _obj(enc, model, enc.root.v, enc.shape)
     student = case.get("student")
-    if isinstance(student, dict):
-        if ("student.id_type", "val") not in enc.vars:
-            student["id_type"] = "foreign"  # no rule read it: keep ID numbers out of the output
-        if student.get("id_type") == "resident_id" and ("student.id_number", "val") not in enc.vars:
-            first17 = "21080220080101001"  # synthetic; masked whenever shown
-            student["id_number"] = first17 + gb11643_check_char(first17)
+    if isinstance(student, dict) and ("student.id_type", "val") not in enc.vars:
+        student["id_type"] = "foreign"  # no rule read it: keep ID numbers out of the output
+    for path in _ID_PATHS:  # an ID number no rule read: well-formed, in the unassigned test region
+        holder: Any = case
+        for step in path[:-1]:
+            holder = holder.get(step) if isinstance(holder, dict) else None
+        if isinstance(holder, dict) and holder.get("id_type") == "resident_id" \
+                and (".".join(path), "val") not in enc.vars:
+            first17 = TEST_REGION_PREFIX + "080220080101001"  # synthetic, names nobody; masked whenever shown
+            holder[path[-1]] = first17 + gb11643_check_char(first17)
     case["case_id"] = "verify-counterexample"
     return case
 

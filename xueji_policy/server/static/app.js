@@ -3,10 +3,18 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const EFFECT = { permit: "许可", forbid: "禁止", obligation: "义务" };
-const APPROVAL = { school: "学校", school_council: "校务会议", city_bureau: "市教育局", province: "省教育厅" };
-const OUTCOME = { graduate: "毕业", completion: "结业（同等学力证书）", incomplete_certificate: "肄业（就读证明）",
-  same_grade: "编入原年级", next_grade_allowed: "可编入下一年级", next_year_as_repeat_candidate: "次年高考按往届生" };
+// The labels of the decision's values, read from decision.schema.json's x-labels (the one source).
+const LABELS = { decision: {}, outcome: {}, approvals: {} };
+
+async function loadLabels() {
+  const { body } = await getJSON("/v1/schema/decision");
+  const props = (body && body.properties) || {};
+  LABELS.decision = (props.decision || {})["x-labels"] || {};
+  LABELS.outcome = (props.outcome || {})["x-labels"] || {};
+  LABELS.approvals = ((props.approvals || {}).items || {})["x-labels"] || {};
+}
+
+const label = (kind, value) => LABELS[kind][value] || value;
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -79,7 +87,7 @@ async function showArticle(key) {
       const load = el("a", { class: "cite" }, "试一试");
       load.addEventListener("click", () => { $("case-input").value = JSON.stringify(g.case, null, 2); $("try").scrollIntoView(); });
       t.append(el("tr", {}, el("td", {}, el("code", {}, g.name)), el("td", {}, g.description),
-        el("td", {}, `${g.expect.decision === "allow" ? "准予" : g.expect.decision === "deny" ? "不予" : g.expect.error || ""} ${(g.expect.cites || []).join("、")}`),
+        el("td", {}, `${g.expect.decision ? label("decision", g.expect.decision) : g.expect.error || ""} ${(g.expect.cites || []).join("、")}`),
         el("td", {}, load)));
     }
     cases.append(t);
@@ -89,7 +97,7 @@ async function showArticle(key) {
 
 function ruleCard(r) {
   const card = el("div", { class: `rule ${r.effect}` },
-    el("div", {}, el("strong", {}, `${EFFECT[r.effect]} ${r.cite} `), el("code", {}, r.id)),
+    el("div", {}, el("strong", {}, `${r.effect_label || r.effect} ${r.cite} `), el("code", {}, r.id)),
     el("div", {}, r.message),
     el("span", { class: "cond" }, `条件：${r.when}`));
   if (r.unless) card.append(el("span", { class: "cond" }, `例外：${r.unless}`));
@@ -164,8 +172,8 @@ async function evaluateCase() {
     out.replaceChildren(el("div", { class: "verdict error", id: "verdict" }, body.title || "出错"), el("p", {}, body.detail || ""), errs);
     return;
   }
-  const parts = [el("div", { class: `verdict ${body.decision}`, id: "verdict" }, body.decision === "allow" ? "准予办理" : "不予办理")];
-  if (body.outcome) parts.push(el("p", {}, `结果：${OUTCOME[body.outcome] || body.outcome}`));
+  const parts = [el("div", { class: `verdict ${body.decision}`, id: "verdict" }, `${label("decision", body.decision)}办理`)];
+  if (body.outcome) parts.push(el("p", {}, `结果：${label("outcome", body.outcome)}`));
   if (body.basis.length) parts.push(reasonList("依据", body.basis));
   if (body.reasons.length) parts.push(reasonList("理由", body.reasons));
   if (body.obligations.length) {
@@ -173,7 +181,7 @@ async function evaluateCase() {
     for (const o of body.obligations) ul.append(el("li", {}, citeLink(o.cite), `：${o.message}`, o.due ? el("strong", {}, `（期限 ${o.due}）`) : ""));
     parts.push(el("div", { class: "box" }, el("h3", {}, "须办理"), ul));
   }
-  if (body.approvals.length) parts.push(el("p", {}, `审批/核准：${body.approvals.map((a) => APPROVAL[a] || a).join("、")}`));
+  if (body.approvals.length) parts.push(el("p", {}, `审批/核准：${body.approvals.map((a) => label("approvals", a)).join("、")}`));
   parts.push(el("details", {}, el("summary", {}, "逐条说明"), el("pre", { class: "explain" }, body.text || "")));
   out.replaceChildren(...parts);
 }
@@ -186,7 +194,7 @@ async function main() {
   }
   $("ruleset-info").textContent = `规则集版本 ${body.version} · ${body.rules} 条规则 · sha256 ${String(body.sha256).slice(0, 12)}…`;
   $("evaluate-button").addEventListener("click", evaluateCase);
-  await Promise.all([loadArticles(), loadExamples()]);
+  await Promise.all([loadArticles(), loadExamples(), loadLabels()]);
 }
 
 main();
