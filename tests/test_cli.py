@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 from leakscan import record_output
 
-from xueji_policy.ruleset import packaged_schema
+from xueji_policy.contract import schema as packaged_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))

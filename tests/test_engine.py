@@ -11,10 +11,10 @@ import jsonschema
 import pytest
 
 from xueji_policy import Decision, evaluate, load_ruleset
+from xueji_policy.contract import schema as packaged_schema
 from xueji_policy.engine import evaluate_dict
 from xueji_policy.errors import CalendarError, CaseError, NotInForceError, RuleSetError
 from xueji_policy.models import Case
-from xueji_policy.ruleset import packaged_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))

@@ -9,9 +9,9 @@ import jsonschema
 from hypothesis import HealthCheck, given, settings
 from strategies import cases
 
+from xueji_policy.contract import schema as packaged_schema
 from xueji_policy.engine import default_ruleset, evaluate, evaluate_dict
 from xueji_policy.errors import CalendarError, NotInForceError, XuejiError
-from xueji_policy.ruleset import packaged_schema
 
 DECISION_SCHEMA = packaged_schema("decision.schema.json")
 DECISION_VALIDATOR = jsonschema.Draft202012Validator(DECISION_SCHEMA)

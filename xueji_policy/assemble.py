@@ -17,6 +17,8 @@ from pathlib import Path
 import jsonschema
 
 from .cites import ArticleStructure, Cite, CiteSyntaxError, parse_cite
+from .contract import approval_bodies
+from .contract import schema as file_schema  # the one reader of packaged schemas
 from .errors import CheckError, CiteError, DuplicateError, Location, RuleError, RuleSetError, StructureError
 from .lang.builtins import parse_monthday
 from .lang.check import Scope, check_expr, did_you_mean
@@ -35,9 +37,8 @@ from .ruleset import (
     Parameter,
     Rule,
     RuleSet,
-    packaged_schema,
 )
-from .shape import check_shape, file_schema
+from .shape import check_shape
 from .workdays import WorkCalendar, default_calendar
 
 
@@ -159,7 +160,7 @@ class Assembler:
     def _case_schema(self, meta: dict) -> dict | None:
         rel = meta.get("case_schema")
         if not rel:
-            return packaged_schema("case.schema.json")
+            return file_schema("case.schema.json")
         y: Y = meta["_y"]
         # Only a JSON file inside the rules directory, read with the rest (and so in the fingerprint).
         if not isinstance(rel, str) or "/" in rel or "\\" in rel or rel not in self.src.files \
@@ -395,7 +396,7 @@ class Assembler:
         param_types = {n: PARAM_TYPES[p.type] for n, p in params.items()}
         actions = list(schema["properties"]["action"]["enum"])
         sections = action_sections(schema)
-        outcome_values = set(packaged_schema("decision.schema.json")["properties"]["outcome"].get("enum", []))
+        outcome_values = set(file_schema("decision.schema.json")["properties"]["outcome"].get("enum", []))
         outcome_values.discard(None)
         approvals_enum = _approvals_enum()
         seen: dict[str, Location] = {}
@@ -544,11 +545,7 @@ class Assembler:
 _BAD = object()
 
 def _approvals_enum() -> list[str]:
-    s = packaged_schema("decision.schema.json")
-    items = s["properties"]["approvals"]["items"]
-    if "$ref" in items:
-        items = s["$defs"][items["$ref"].rsplit("/", 1)[-1]]
-    return list(items["enum"])
+    return list(approval_bodies()[0])
 
 def _as_date(v) -> _dt.date:
     if isinstance(v, _dt.datetime):

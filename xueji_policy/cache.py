@@ -36,13 +36,14 @@ from typing import Any
 
 from .cites import ArticleStructure, Cite
 from .consistency import Consistency, load_for
+from .contract import schema as packaged_schema
 from .errors import Location
 from .lang import ast as A
 from .lang.check import FUNCTIONS
 from .lang.types import OBJECT, Type, schema_to_type
 from .plan import attach_closures
 from .rulefiles import CALENDAR_DIR, RULE_SUFFIXES, RuleFiles
-from .ruleset import Article, Outcome, Parameter, Rule, RuleSet, packaged_schema
+from .ruleset import Article, Outcome, Parameter, Rule, RuleSet
 from .version import __version__
 from .workdays import WorkCalendar, default_calendar
 

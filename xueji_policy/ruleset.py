@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import bisect
 import datetime as _dt
-import json
 import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -64,22 +62,6 @@ def default_rules_dir() -> Path:
         raise XuejiError(f"随包发布的规则不在文件系统上（{shipped}）：请用 --rules DIR 指定规则目录",
                          f"the shipped rules are not on the file system ({shipped}): use --rules DIR")
     return shipped
-
-
-def _schema(name: str) -> dict:
-    return json.loads(resources.files("xueji_policy").joinpath("schemas", name).read_text(encoding="utf-8"))
-
-
-@cache
-def packaged_schema(name: str) -> dict:
-    return _schema(name)
-
-
-@cache
-def approval_bodies() -> tuple[tuple[str, ...], dict[str, str]]:
-    """The approving bodies in their output order, and their Chinese names (decision schema)."""
-    items = packaged_schema("decision.schema.json")["properties"]["approvals"]["items"]
-    return tuple(items["enum"]), dict(items.get("x-labels", {}))
 
 
 # --------------------------------------------------------------------------- values

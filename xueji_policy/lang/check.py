@@ -9,10 +9,9 @@ compiler needs no second look at the schema.
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass, field
 
-from ..contract import did_you_mean
+from ..contract import did_you_mean, parse_day
 from ..errors import CheckError
 from . import ast as A
 from .builtins import BUILTINS
@@ -394,18 +393,12 @@ class Checker:
                          hint=FUNCTION_DOCS_ZH.get(e.name))
 
     def _date_literal(self, e: A.Call) -> None:
-        import datetime as _dt
-
         arg = e.args[0]
         if not (isinstance(arg, A.Literal) and isinstance(arg.value, str)):
             raise self.error("date(\"…\") 只接受日期文字", arg.pos, 'date("…") takes a literal date')
-        try:
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", arg.value):
-                raise ValueError
-            _dt.date.fromisoformat(arg.value)
-        except ValueError:
+        if parse_day(arg.value) is None:  # the one strict date parser (contract.py)
             raise self.error(f"不是有效日期：{arg.value!r}（应为 YYYY-MM-DD）", arg.pos,
-                             f"not a valid date: {arg.value!r}") from None
+                             f"not a valid date: {arg.value!r}")
 
     def v_Quant(self, e: A.Quant) -> Type:
         it = self.visit(e.iterable)
