@@ -113,3 +113,17 @@ def test_a_format_only_one_validator_knows_is_checked_by_neither():
     for case in ({"mail": "not an address"}, {"mail": "a@b.cn"}, {"day": "0000-01-01"}, {"day": "2025-08-25"}):
         assert fast.is_valid(case) == ref.is_valid(case), case
     assert not fast.is_valid({"day": "0000-01-01"})
+
+
+def test_dates_checked_natively_by_the_fast_validator_mean_what_is_iso_date_means():
+    """The fast validator checks dates in Rust (its `date` format plus the year range as a
+    pattern, fastvalidate._native_dates): on every edge it agrees with the one Python parser."""
+    from xueji_policy.contract import is_iso_date
+    from xueji_policy.fastvalidate import FastValidator
+
+    v = FastValidator({"type": "string", "format": "date"})
+    samples = [f"{y:04d}-{m:02d}-{d:02d}" for y in (0, 1899, 1900, 1999, 2000, 2024, 2100, 2199, 2200, 9999)
+               for m in (0, 1, 2, 12, 13) for d in (0, 1, 28, 29, 30, 31, 32)]
+    samples += ["2025-1-01", "２０２５-01-01", "2025-01-01\n", "2025/01/01", "20250101", "2025-W01-1",
+                "2025-01-01T00:00", "", "2025-01-0١", " 2025-01-01"]
+    assert [s for s in samples if v.is_valid(s) != is_iso_date(s)] == []

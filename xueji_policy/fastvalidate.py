@@ -62,6 +62,8 @@ def _scan(value: Any, max_depth: int) -> bool:
     every case, so the common types are tested first and nothing is allocated per node)."""
     level = [value]
     depth = 0
+    texts: list[str] = []  # non-ASCII strings and keys: checked for lone surrogates in one encode
+    keep = texts.append
     while level:
         depth += 1
         nxt: list = []
@@ -69,8 +71,8 @@ def _scan(value: Any, max_depth: int) -> bool:
         for x in level:
             t = type(x)
             if t is str:
-                if not x.isascii() and not _encodable(x):
-                    return False
+                if not x.isascii():
+                    keep(x)
             elif t is dict:
                 if depth > max_depth:
                     return False
@@ -78,8 +80,8 @@ def _scan(value: Any, max_depth: int) -> bool:
                     keys = "".join(x)
                 except TypeError:  # a key that is not a string
                     return False
-                if not keys.isascii() and not _encodable(keys):
-                    return False
+                if not keys.isascii():
+                    keep(keys)
                 extend(x.values())
             elif t is list:
                 if depth > max_depth:
@@ -96,7 +98,7 @@ def _scan(value: Any, max_depth: int) -> bool:
             else:
                 return False
         level = nxt
-    return True
+    return not texts or _encodable("".join(texts))
 
 
 _path = json_path
@@ -176,6 +178,42 @@ def _format_names(schema: object) -> set[str]:
     return names
 
 
+def _year_pattern() -> str | None:
+    """``MIN_YEAR``–``MAX_YEAR`` as a regular expression over the date's text, when the range is
+    whole centuries (1900–2199: ``(19|20|21)``); else None."""
+    if MIN_YEAR % 100 or MAX_YEAR % 100 != 99:
+        return None
+    centuries = "|".join(str(c) for c in range(MIN_YEAR // 100, MAX_YEAR // 100 + 1))
+    return f"^({centuries})[0-9]{{2}}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+
+
+def _native_dates(schema: dict) -> dict | None:
+    """A copy of ``schema`` in which every ``format: date`` also carries the year range as a
+    ``pattern``, so that jsonschema-rs checks dates natively (its ``date`` format is the same
+    strict calendar check as ``is_iso_date`` — the agreement test holds them together) instead of
+    calling back into Python for every date of every case.  None when that cannot be done."""
+    pattern = _year_pattern()
+    if pattern is None:
+        return None
+    ok = True
+
+    def copy(node: Any) -> Any:
+        nonlocal ok
+        if isinstance(node, dict):
+            out = {k: copy(v) for k, v in node.items()}
+            if out.get("format") == "date":
+                if "pattern" in out:
+                    ok = False
+                out["pattern"] = pattern
+            return out
+        if isinstance(node, list):
+            return [copy(v) for v in node]
+        return node
+
+    derived = copy(schema)
+    return derived if ok else None
+
+
 class FastValidator:
     """jsonschema-rs behind the JSON-ness check; ``is_valid`` never raises."""
 
@@ -186,6 +224,10 @@ class FastValidator:
         # (jsonschema-rs would check its own built-in "email", "uri", … and disagree).
         formats: dict[str, Callable[[object], bool]] = {name: _any for name in _format_names(schema)}
         formats.update(FORMATS)
+        native = _native_dates(schema)
+        if native is not None:  # dates checked in Rust: the year range as a pattern, the day natively
+            del formats["date"]
+            schema = native
         self._rs = jsonschema_rs.validator_for(schema, formats=formats, validate_formats=True)
 
     def is_valid(self, case: object) -> bool:

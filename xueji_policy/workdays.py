@@ -353,6 +353,7 @@ class WorkCalendar:
         else:
             self._overrides = _load_overrides(self.override_dir) if self.override_dir is not None else {}
         self._years: dict[int, _Year] = {}
+        self._last_year: int | None = None
 
     def __repr__(self) -> str:
         return f"WorkCalendar(override_dir={str(self.override_dir) if self.override_dir else None!r})"
@@ -365,7 +366,9 @@ class WorkCalendar:
 
     def last_year(self) -> int:
         """The last year with a published holiday schedule (chinese_calendar or an override)."""
-        return max(set(_CC_YEARS) | set(self._overrides))
+        if self._last_year is None:  # asked on every decision: computed once
+            self._last_year = max(set(_CC_YEARS) | set(self._overrides))
+        return self._last_year
 
     def ends_soon(self, today: date, within_days: int) -> str | None:
         """A warning when the last published schedule ends within ``within_days`` of ``today``."""
