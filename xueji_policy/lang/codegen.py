@@ -27,7 +27,9 @@ from typing import Any
 
 from . import ast as A
 from .builtins import BUILTINS, add_days
-from .compile import _EMPTY, _member_key
+from .compile import EMPTY as _EMPTY
+from .compile import member_key as _member_key
+from .compile import memo_key as _memo_key
 from .types import DATE
 
 _fromiso = _dt.date.fromisoformat
@@ -74,16 +76,6 @@ def _arith(op, a, b):
 def _memo(m: dict, key: int, thunk):
     value = m[key] = thunk()
     return value
-
-
-def _memo_key(x):
-    # Quantifier variables are elements of the case's lists (alive for the whole evaluation), or
-    # scalars: hashable values key by value, the rest by identity.
-    try:
-        hash(x)
-    except TypeError:
-        return ("id", id(x))
-    return (type(x), x)
 
 
 def _memo_args(m: dict, key: int, fn, *args):

@@ -91,7 +91,7 @@ class Compiler:
         key = ("__let__", id(expansion))
 
         def let(c, p, v):
-            k = key + tuple(_memo_key(v.get(n)) for n in free)
+            k = key + tuple(memo_key(v.get(n)) for n in free)
             memo = v.setdefault("@memo", {})  # not an identifier: no variable can clash
             if k in memo:
                 return memo[k]
@@ -106,7 +106,7 @@ class Compiler:
         is_date = e.type is not None and e.type.kind == DATE
 
         def field(c, p, v):
-            x = (obj(c, p, v) or _EMPTY).get(name, default)
+            x = (obj(c, p, v) or EMPTY).get(name, default)
             return _fromiso(x) if is_date and type(x) is str else x
 
         return field
@@ -168,10 +168,10 @@ class Compiler:
         values = A.literal_values(e.right.items) if isinstance(e.right, A.ListLit) else None
         if values is not None:
             # Membership in a constant list: a set, built once.  (true/false stay apart from 1/0.)
-            members = frozenset(_member_key(x) for x in values)
+            members = frozenset(member_key(x) for x in values)
             if e.negated:
-                return lambda c, p, v: _member_key(a(c, p, v)) not in members
-            return lambda c, p, v: _member_key(a(c, p, v)) in members
+                return lambda c, p, v: member_key(a(c, p, v)) not in members
+            return lambda c, p, v: member_key(a(c, p, v)) in members
         if e.negated:
             def not_in(c, p, v):
                 coll = b(c, p, v)
@@ -291,10 +291,12 @@ class Compiler:
 
 
 _MISSING = object()
-_EMPTY: dict = {}
+EMPTY: dict = {}
 
 
-def _memo_key(x):
+def memo_key(x):
+    # Quantifier variables are elements of the case's lists (alive for the whole evaluation), or
+    # scalars: hashable values key by value, the rest by identity (shared with the generated code).
     try:
         hash(x)
     except TypeError:
@@ -302,7 +304,7 @@ def _memo_key(x):
     return (type(x), x)
 
 
-def _member_key(x):
+def member_key(x):
     if isinstance(x, bool):
         return (bool, x)
     try:
@@ -326,12 +328,12 @@ def _path_getter(head: str | None, steps: tuple, is_date: bool) -> Fn:
         return lambda c, p, v: finish(c.get(k1, d1))
     if head is None and len(steps) == 2:
         (k1, _), (k2, d2) = steps
-        return lambda c, p, v: finish((c.get(k1) or _EMPTY).get(k2, d2))
+        return lambda c, p, v: finish((c.get(k1) or EMPTY).get(k2, d2))
 
     def get(c, p, v):
         x = c if head is None else v.get(head)
         for k, d in steps:
-            x = (x or _EMPTY).get(k, d)
+            x = (x or EMPTY).get(k, d)
         return finish(x)
 
     return get
