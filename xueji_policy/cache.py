@@ -35,11 +35,10 @@ from pathlib import Path
 from typing import Any
 
 from .cites import ArticleStructure, Cite
-from .consistency import Consistency, load_for
 from .contract import schema as packaged_schema
 from .errors import Location
 from .lang import ast as A
-from .lang.check import FUNCTIONS
+from .lang.builtins import BUILTINS
 from .lang.types import OBJECT, Type, schema_to_type
 from .plan import attach_closures
 from .rulefiles import CALENDAR_DIR, RULE_SUFFIXES, RuleFiles
@@ -371,7 +370,7 @@ class _Decoder:
         if kind in _OPS:
             _need(e.op in _OPS[kind], "unknown operator")  # type: ignore[union-attr]
         elif isinstance(e, A.Call):
-            _need(e.name in FUNCTIONS, "unknown function")
+            _need(e.name in BUILTINS, "unknown function")
         elif isinstance(e, A.Quant):
             _need(e.kind in _QUANTS and bool(_IDENT.match(e.var)), "bad quantifier")
         elif isinstance(e, A.Field):
@@ -492,9 +491,13 @@ def decode(payload: Any, files: RuleFiles) -> RuleSet:
     return rs
 
 
-def _compile_consistency(rs: RuleSet):
+def _compile_consistency(rs: RuleSet) -> Any:
     """The constraints of a rule set rebuilt from the cache: from their source, through the same
     stages as at load (the packaged file for the packaged schema, the set's own file, or none)."""
+    # Imported here, on the first decision: a cold start that reads the cache needs neither the
+    # YAML shape checks nor the parser until then (no cycle: consistency imports nothing of this module).
+    from .consistency import Consistency, load_for
+
     if rs.consistency_src is None and rs.case_schema != packaged_schema("case.schema.json"):
         return Consistency([])
     return load_for(rs.consistency_src, rs.case_type, rs.params, rs.calendar, set(rs.sections.values()))

@@ -23,7 +23,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import cache as _cache
-from .assemble import Assembler
 from .rulefiles import read_rule_files
 from .ruleset import RuleSet, default_rules_dir
 
@@ -40,6 +39,8 @@ def load_ruleset(path: str | Path | None = None, *, cache: bool = True) -> RuleS
         cached = _cache.read(files)
         if cached is not None:
             return cached
+    from .assemble import Assembler  # the full stages only on a cache miss: a cold start stays light
+
     assembler = Assembler(root, files)
     rs = assembler.load()
     if cache:
