@@ -103,7 +103,8 @@ def _deny_to_allow(body: dict) -> None:
 
 
 @pytest.mark.parametrize("attack", [
-    "operator_with_code", "function_name", "unknown_field", "unknown_node", "root", "quantifier", "bool_op"])
+    "operator_with_code", "function_name", "unknown_field", "unknown_node", "root", "quantifier", "bool_op",
+    "constraint_operator"])
 def test_even_a_correctly_keyed_entry_is_rebuilt_only_through_strict_validation(rules, tmp_path, attack, monkeypatch):
     load_ruleset(rules)
     (entry,) = _entries(tmp_path)
@@ -141,6 +142,9 @@ def test_even_a_correctly_keyed_entry_is_rebuilt_only_through_strict_validation(
         first("Path")["root"] = "builtins"
     elif attack == "quantifier":
         first("Quant")["kind"] = f"any({payload}) or any"
+    elif attack == "constraint_operator":  # the consistency constraints go through the same decoder
+        (c0,) = [c for c in body["constraints"]["constraints"] if c["ast"]["t"] == "Compare"][:1]
+        c0["ast"]["op"] = f"== {payload} =="
     else:
         first("BoolOp")["op"] = f"or {payload} or"
     _write_doc(entry, _resign(tmp_path, doc, body))

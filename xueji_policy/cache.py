@@ -39,6 +39,7 @@ from .contract import schema as packaged_schema
 from .errors import Location
 from .lang import ast as A
 from .lang.builtins import BUILTINS
+from .lang.compile import Compiler
 from .lang.types import OBJECT, Type, schema_to_type
 from .plan import attach_closures
 from .rulefiles import CALENDAR_DIR, RULE_SUFFIXES, RuleFiles
@@ -244,9 +245,24 @@ def encode(rs: RuleSet, schema_file: str | None = None) -> dict:
                                 (v.isoformat() if isinstance(v, _dt.date) else v)] for d, v in p.values],
                     "unit": p.unit, "note": p.note,
                     "loc": [p.loc.file, p.loc.line, p.loc.column] if p.loc else None} for p in rs.params.values()],
+        "constraints": _constraints_to(rs._consistency, enc),
         "lets": enc.lets,
         "rules": rules,
     }
+
+
+def _constraints_to(consistency: Any, enc: _Encoder) -> dict | None:
+    """The compiled consistency constraints (their checked ASTs), so that a cold start that reads
+    the cache needs neither the parser nor the shape checks to decide."""
+    if consistency is None:
+        return None
+    return {"source": consistency.source, "constraints": [{
+        "id": c.id, "src": c.contradiction_src, "ast": enc.ast(c.contradiction_ast), "message": c.message,
+        "message_en": c.message_en, "reading": c.reading,
+        "actions": sorted(c.actions) if c.actions is not None else None,
+        "paths": [{"text": t.text, "head": t.head_var, "parts": [[n, last] for n, last in t.parts]} for t in c.paths],
+        "each": [{"var": e.var, "path": list(e.path), "ast": enc.ast(e.ast)} for e in c.each],
+        "file": c.file, "line": c.line} for c in consistency.constraints]}
 
 
 # --------------------------------------------------------------------------- strict decoding
@@ -486,9 +502,44 @@ def decode(payload: Any, files: RuleFiles) -> RuleSet:
                  calendar=calendar, sha256=files.sha256, path=files.root,
                  files=[_text(f, 500, optional=False) for f in payload["files"]],
                  consistency_src=_consistency_src(payload.get("consistency_file"), files))
-    rs.consistency_factory = _compile_consistency  # on first use: a cold start that never needs them pays nothing
+    if payload.get("constraints") is not None:
+        rs._consistency = _constraints_from(payload["constraints"], dec, calendar)
+    else:
+        rs.consistency_factory = _compile_consistency  # compiled from their source on first use
     attach_closures(rs)
     return rs
+
+
+def _constraints_from(d: Any, dec: _Decoder, calendar: WorkCalendar) -> Any:
+    """Constraints rebuilt through the same strict decoder as the rules' conditions."""
+    from .consistency import Consistency, Constraint, Each, PathTemplate
+
+    _need(isinstance(d, dict) and isinstance(d.get("constraints"), list), "bad constraints")
+    compiler = Compiler(calendar)
+    out = []
+    for c in d["constraints"]:
+        ast = dec.ast(c["ast"])
+        _need(ast is not None, "constraint without a condition")
+        eaches = []
+        for e in c["each"]:
+            _need(isinstance(e["var"], str) and bool(_IDENT.match(e["var"])), "bad each variable")
+            east = dec.ast(e["ast"])
+            _need(east is not None, "bad each list")
+            eaches.append(Each(e["var"], tuple(_text(x, 60, optional=False) for x in e["path"]),
+                               compiler.compile(east), east))  # type: ignore[arg-type]
+        paths = tuple(PathTemplate(_text(t["text"], 200, optional=False), _text(t["head"], 60),
+                                   tuple((_text(n, 60, optional=False), bool(last)) for n, last in t["parts"]))
+                      for t in c["paths"])
+        actions = c["actions"]
+        _need(actions is None or (isinstance(actions, list) and all(isinstance(a, str) for a in actions)), "bad actions")
+        out.append(Constraint(
+            id=_text(c["id"], 80, optional=False), paths=paths, contradiction_src=_text(c["src"], optional=False),
+            contradiction_ast=ast, contradiction=compiler.compile(ast),  # type: ignore[arg-type]
+            message=_text(c["message"], 500, optional=False), message_en=_text(c["message_en"], 500, optional=False),
+            reading=_text(c["reading"], 4000, optional=False),
+            actions=frozenset(actions) if actions is not None else None, each=tuple(eaches),
+            file=_text(c["file"], 500, optional=False), line=int(c["line"])))
+    return Consistency(out, _text(d.get("source"), 500) or "", calendar)
 
 
 def _compile_consistency(rs: RuleSet) -> Any:

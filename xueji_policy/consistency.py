@@ -27,16 +27,21 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .contract import did_you_mean
 from .errors import CaseError, CaseProblem, CheckError, Location, RuleError, RuleSetError, StructureError
 from .lang import ast as A
-from .lang.check import AlreadyReported, Scope, check_expr, did_you_mean
 from .lang.compile import Compiler
-from .lang.parse import Source, parse_expr
 from .lang.types import BOOL, LIST, OBJECT, PARAM_TYPES, Type
-from .load import Y, load_yaml_text
-from .shape import check_shape
+
+if TYPE_CHECKING:
+    from .lang.check import Scope
+    from .load import Y
+
+# The compiling half below (YAML, shape, parser, checker) is imported by the functions that compile:
+# a rule set read from the compiled-rule cache carries its constraints compiled (cache.py), so a
+# cold start that only decides never imports the parser or jsonschema.
 
 PACKAGED_NAME = "case.consistency.yaml"
 PACKAGED_SHOWN = "xueji_policy/schemas/case.consistency.yaml"
@@ -253,6 +258,9 @@ def compile_text(text: str, shown: str, case_type: Type, param_types: dict[str, 
     ``sections`` are the case's per-action sections: a rule reads only its own actions'
     sections, which are then always there, but a constraint may read any of them, so here
     they are typed as possibly absent."""
+    from .load import load_yaml_text
+    from .shape import check_shape
+
     errors: list[RuleError] = []
     case_type = replace(case_type, fields=tuple((n, t.as_nullable() if n in sections else t)
                                                for n, t in case_type.fields))
@@ -288,6 +296,8 @@ def _enum_of(case_type: Type, name: str) -> list[str]:
 
 def _constraint(cy: Y, cid: str, case_type: Type, param_types: dict[str, Type], actions_enum: list[str],
                 compiler: Compiler, params_unknown: bool, errors: list[RuleError]) -> Constraint | None:
+    from .lang.check import Scope
+
     d = cy.value
     n = len(errors)
     actions: frozenset[str] | None = None
@@ -351,6 +361,9 @@ def _constraint(cy: Y, cid: str, case_type: Type, param_types: dict[str, Type], 
 
 def _compile(text: str, y: Y, cid: str, scope: Scope, compiler: Compiler, expect: str | None,
              errors: list[RuleError], keep_ast: bool = False):
+    from .lang.check import AlreadyReported, check_expr
+    from .lang.parse import Source, parse_expr
+
     src = Source(text, y.scalar_locator(), cid)
     try:
         ast = parse_expr(text, src)
