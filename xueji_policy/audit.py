@@ -33,7 +33,7 @@ from pathlib import Path
 
 from .contract import id_number_paths, value_at
 from .errors import XuejiError
-from .ioerrors import os_error_zh
+from .ioerrors import bounded_lines, os_error_zh
 from .privacy import mask_ids_in_text
 
 (_ID_PATH,) = id_number_paths()  # the student's ID number: hashed, never written
@@ -207,15 +207,8 @@ MAX_RECORD_BYTES = 1 << 20  # a log line longer than this is not a record: skipp
 def read_log(path: str | Path) -> Iterator[tuple[int, dict | None]]:
     """(line number, record) per line; a torn, oversized or unreadable line gives (n, None)."""
     with open(path, "rb") as f:
-        n = 0
-        while True:
-            raw = f.readline(MAX_RECORD_BYTES + 1)
-            if not raw:
-                return
-            n += 1
-            if len(raw) > MAX_RECORD_BYTES and not raw.endswith(b"\n"):
-                while raw and not raw.endswith(b"\n"):  # skip the rest in bounded pieces
-                    raw = f.readline(MAX_RECORD_BYTES)
+        for n, raw in bounded_lines(f, MAX_RECORD_BYTES):
+            if len(raw) > MAX_RECORD_BYTES:  # an over-long line is no record (the rest was skipped)
                 yield n, None
                 continue
             if not raw.strip():

@@ -222,25 +222,6 @@ def _read_tasks(stream: IO[bytes], *, max_line: int = MAX_LINE_BYTES,
         yield line, buf, None
 
 
-def bounded_lines(fp: IO[bytes], max_line: int = MAX_LINE_BYTES) -> Iterator[tuple[int, bytes]]:
-    """(line number, line) of a binary file, never reading a line whole past ``max_line``.
-
-    A longer line is given as its first ``max_line + 1`` bytes (its parse then reports
-    ``too_large``) and the rest of it is skipped in pieces.  For bounded inputs (the
-    service's spooled body); a stream that may never end a line needs ``_read_tasks``."""
-    n = 0
-    while True:
-        raw = fp.readline(max_line + 1)
-        if not raw:
-            return
-        n += 1
-        if len(raw) > max_line and not raw.endswith(b"\n"):
-            rest = raw
-            while rest and not rest.endswith(b"\n"):
-                rest = fp.readline(READ_SIZE)
-        yield n, raw
-
-
 def _line_tasks(lines: Iterable[bytes | str], size: int = CHUNK) -> Iterator[Task]:
     """Tasks from lines already split (kept as a list: a line is never re-split)."""
     for chunk in _chunks(enumerate(lines, 1), size):

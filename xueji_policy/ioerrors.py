@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Iterator
+from typing import IO
 
 from .errors import XuejiError
 from .privacy import mask_ids_in_text
@@ -50,3 +52,26 @@ def silence_stdout() -> None:
         os.close(devnull)
     except OSError:
         pass
+
+
+_SKIP_PIECE = 256 * 1024  # the rest of an over-long line is skipped in pieces of this size
+
+
+def bounded_lines(fp: IO[bytes], max_line: int) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of a binary file, never reading a line whole past ``max_line``.
+
+    A longer line is given as its first ``max_line + 1`` bytes (its parse then reports
+    ``too_large``) and the rest of it is skipped in pieces.  For bounded inputs (the
+    service's spooled body, a decision log); a stream that may never end a line needs
+    ``batch._read_tasks``."""
+    n = 0
+    while True:
+        raw = fp.readline(max_line + 1)
+        if not raw:
+            return
+        n += 1
+        if len(raw) > max_line and not raw.endswith(b"\n"):
+            rest = raw
+            while rest and not rest.endswith(b"\n"):
+                rest = fp.readline(_SKIP_PIECE)
+        yield n, raw

@@ -16,14 +16,15 @@ def add_arguments(p) -> None:
 
 def _docs(f: Path):
     """The JSON texts of one cases file: a ``.json`` file is one, anything else JSON Lines (bounded lines)."""
-    from ..batch import bounded_lines
+    from ..batch import MAX_LINE_BYTES
+    from ..ioerrors import bounded_lines
     from ..validate import DEFAULT_MAX_BYTES
 
     with open(f, "rb") as fp:
         if f.suffix == ".json":
             yield fp.read(DEFAULT_MAX_BYTES + 1)
         else:
-            for _, raw in bounded_lines(fp):
+            for _, raw in bounded_lines(fp, MAX_LINE_BYTES):
                 yield raw
 
 

@@ -768,11 +768,12 @@ def _array_items(spool, spans: list):
 
 def _ndjson_lines(spool, config: ServerConfig):
     async def gen():
-        from ..batch import bounded_lines
+        from ..batch import MAX_LINE_BYTES
+        from ..ioerrors import bounded_lines
 
         try:
             count = 0
-            for n, raw in bounded_lines(spool):  # a huge line is refused, never read whole
+            for n, raw in bounded_lines(spool, MAX_LINE_BYTES):  # a huge line is refused, never read whole
                 if not raw.strip():
                     continue
                 count += 1
