@@ -564,16 +564,21 @@ def _consistency_src(name: Any, files: RuleFiles) -> tuple[str, str] | None:
 # --------------------------------------------------------------------------- files
 
 
-def read(files: RuleFiles) -> RuleSet | None:
-    """The cached rule set for these files, or None (missing, stale, corrupt, foreign: never an error)."""
+def _store(create: bool) -> tuple[Path, bytes] | None:
+    """The private directory and its key, or None: the cache is off, foreign or unusable."""
     if not enabled():
         return None
-    d = _private_dir(create=False)
-    if d is None:
+    d = _private_dir(create=create)
+    key = _key(d, create=create) if d is not None else None
+    return (d, key) if d is not None and key is not None else None
+
+
+def read(files: RuleFiles) -> RuleSet | None:
+    """The cached rule set for these files, or None (missing, stale, corrupt, foreign: never an error)."""
+    store = _store(create=False)
+    if store is None:
         return None
-    key = _key(d, create=False)
-    if key is None:
-        return None
+    d, key = store
     raw = _read_private(_entry_path(d, files.sha256), MAX_ENTRY_BYTES)
     if raw is None:
         return None
@@ -592,14 +597,10 @@ def read(files: RuleFiles) -> RuleSet | None:
 
 def write(rs: RuleSet, files: RuleFiles, schema_file: str | None = None) -> Path | None:
     """Store ``rs`` atomically; a failure to write only costs the next start its speed."""
-    if not enabled():
+    store = _store(create=True)
+    if store is None:
         return None
-    d = _private_dir(create=True)
-    if d is None:
-        return None
-    key = _key(d, create=True)
-    if key is None:
-        return None
+    d, key = store
     path = _entry_path(d, files.sha256)
     try:
         body = json.dumps(encode(rs, schema_file), ensure_ascii=False, sort_keys=True)
