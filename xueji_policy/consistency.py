@@ -154,9 +154,8 @@ class Consistency:
             if not cs:
                 fn = _nothing
             else:
-                name = "consistency_" + re.sub(r"\W", "_", action)
-                fn = build_function(name if name.isidentifier() else "consistency", exprs, self.calendar,
-                                    labels=[c.id for c in cs])
+                # A fixed function name: an action's name is data, never part of generated code.
+                fn = build_function("consistency", exprs, self.calendar, labels=[c.id for c in cs])
             self._detect[action] = fn
         return fn
 
