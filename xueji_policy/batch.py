@@ -98,6 +98,7 @@ class Tally:
     deny: int = 0
     errors: int = 0
     internal: int = 0
+    undetermined: int = 0
 
     def add(self, record: dict) -> None:
         if "error" in record:
@@ -107,22 +108,26 @@ class Tally:
                 self.errors += 1
         elif record.get("decision") == "allow":
             self.allow += 1
+        elif record.get("decision") == "undetermined":
+            self.undetermined += 1
         else:
             self.deny += 1
 
-    def merge(self, counts: tuple[int, int, int, int]) -> None:
+    def merge(self, counts: tuple[int, int, int, int, int]) -> None:
         self.allow += counts[0]
         self.deny += counts[1]
         self.errors += counts[2]
         self.internal += counts[3]
+        self.undetermined += counts[4]
 
-    def counts(self) -> tuple[int, int, int, int]:
-        return self.allow, self.deny, self.errors, self.internal
+    def counts(self) -> tuple[int, int, int, int, int]:
+        return self.allow, self.deny, self.errors, self.internal, self.undetermined
 
     @property
     def exit_code(self) -> int:
-        """3 a bug met on some line, 2 some line an error, 1 some line denied, 0 all allowed (or none)."""
-        return 3 if self.internal else 2 if self.errors else 1 if self.deny else 0
+        """3 a bug met on some line, 2 some line an error, 4 some line undetermined, 1 some line
+        denied, 0 all allowed (or none)."""
+        return 3 if self.internal else 2 if self.errors else 4 if self.undetermined else 1 if self.deny else 0
 
 
 # --------------------------------------------------------------------------- one case, one line
@@ -228,7 +233,7 @@ def _line_tasks(lines: Iterable[bytes | str], size: int = CHUNK) -> Iterator[Tas
         yield chunk[0][0], [raw for _, raw in chunk], None
 
 
-def _run_task(rs, task: Task, log=None) -> tuple[bytes, tuple[int, int, int, int]]:
+def _run_task(rs, task: Task, log=None) -> tuple[bytes, tuple[int, int, int, int, int]]:
     """A task's records, as UTF-8 JSON Lines, and their tally."""
     first, block, big = task
     tally = Tally()
@@ -260,7 +265,7 @@ def _init_worker(rules_path: str | None, log_path: str | None = None) -> None:
         _WORKER_LOG = DecisionLog(log_path)
 
 
-def _work_task(task: Task) -> tuple[bytes, tuple[int, int, int, int]]:
+def _work_task(task: Task) -> tuple[bytes, tuple[int, int, int, int, int]]:
     return _run_task(_WORKER_RS, task, _WORKER_LOG)
 
 

@@ -161,7 +161,10 @@ class Consistency:
 
     def problems(self, case: dict, params: dict) -> list[CaseProblem]:
         action = case.get("action", "")
-        fired = self._detector(action)(case, params)
+        try:
+            fired = self._detector(action)(case, params)
+        except KeyError:  # a fact a constraint reads is not stated: check each (an unknown never contradicts)
+            fired = {c.id for c in self.for_action(action)}
         if not fired:
             return []
         out: list[CaseProblem] = []
@@ -187,7 +190,8 @@ def _nothing(case: dict, params: dict) -> set:
 
 
 def _each_problems(c: Constraint, case: dict, params: dict) -> list[CaseProblem]:
-    lists = [e.get(case, params, {}) or [] for e in c.each]
+    # An unknown list (a Residual) has no elements to contradict each other.
+    lists = [x if isinstance(x, list) else [] for x in (e.get(case, params, {}) for e in c.each)]
     if not all(lists):
         return []
     out: list[CaseProblem] = []

@@ -29,7 +29,7 @@ __all__ = [
     "action_sections", "action_titles", "actions", "sections", "approval_bodies", "decision_keys",
     "decision_labels", "outcome_labels", "effect_labels",
     "personal_data_paths", "personal_data_paths_of", "personal_data_keys", "id_number_paths", "paths_where", "value_at",
-    "DATE_SHAPE", "parse_day", "parse_date", "is_iso_date", "did_you_mean", "ecma_pattern", "json_path",
+    "field_label", "DATE_SHAPE", "parse_day", "parse_date", "is_iso_date", "did_you_mean", "ecma_pattern", "json_path",
 ]
 
 # --------------------------------------------------------------------------- the schemas
@@ -148,6 +148,41 @@ def _paths(node: Any, root: dict, trail: tuple, out: set, seen: frozenset, marke
             _paths(sub, root, trail, out, seen, marked)
     for key in ("then", "else"):
         _paths(node.get(key), root, trail, out, seen, marked)
+
+
+def field_label(path: str) -> str:
+    """The Chinese name of a case field by its dotted path (``student.suspensions[0].end``): its
+    schema ``title``, else the first clause of its description, else the path itself."""
+    root = case_schema()
+    node: Any = root
+    for raw in path.split("."):
+        name = raw.split("[", 1)[0]
+        node = _field_node(node, root, name)
+        if node is None:
+            return path
+        if "[" in raw:
+            node = _field_node(node, root, "*")
+            if node is None:
+                return path
+    title = node.get("title") or re.split(r"[（(；;，,：:]", str(node.get("description") or ""), maxsplit=1)[0]
+    return f"{title}（{path}）" if title else path
+
+
+def _field_node(node: Any, root: dict, name: str) -> dict | None:
+    """The schema node of one step (``*``: an array's items), looking through $ref and anyOf/oneOf."""
+    todo, seen = [node], 0
+    while todo and seen < 64:
+        n = _deref(todo.pop(0), root)
+        seen += 1
+        if not isinstance(n, dict):
+            continue
+        if name == "*" and isinstance(n.get("items"), dict):
+            return _deref(n["items"], root)
+        sub = (n.get("properties") or {}).get(name)
+        if name != "*" and isinstance(sub, dict):
+            return {**_deref(sub, root), **{k: v for k, v in sub.items() if k != "$ref"}}
+        todo += list(n.get("anyOf") or ()) + list(n.get("oneOf") or ())
+    return None
 
 
 def paths_where(root: dict, marked: Callable[[dict], bool]) -> frozenset[tuple[str, ...]]:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .contract import approval_bodies
 from .errors import CalendarError, EvaluationError
+from .lang.kleene import Residual, merge
 from .pipeline import load_ruleset
 from .plan import plan_for
 from .privacy import mask_ids_in_text, may_hold_id
@@ -83,27 +84,41 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
     plan = plan_for(rs, action, day)
 
     _check_calendar_range(rs, day)
+    rules = plan.forbids + plan.permits
     missing: CalendarError | None = None
-    flags: Sequence[bool | None]
+    flags: Sequence[Any]
     try:
-        flags = plan.decide(data, params)
-    except CalendarError as e:
+        flags = plan.decide(data, params)  # two values: every fact the rules read is stated
+    except KeyError:  # a fact the rules read is not stated: three values, rule by rule
+        flags, missing = _rule_by_rule(rules, data, params)
+    except CalendarError:
         # A working day in a year whose schedule is not yet published: decide what does not hang on it.
-        flags, missing = _rule_by_rule(plan.forbids + plan.permits, data, params, e)
-    except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as e:  # pragma: no cover - checker guards
+        flags, missing = _rule_by_rule(rules, data, params)
+    except (TypeError, ValueError, AttributeError, OverflowError) as e:  # pragma: no cover - checker guards
         raise EvaluationError(f"规则求值失败：{type(e).__name__}", f"rule evaluation failed: {e}") from None
     n = len(plan.forbids)
-    applied_forbids = [r for r, f in zip(plan.forbids, flags) if f]
-    applied_permits = [r for r, f in zip(plan.permits, flags[n:]) if f]
-    if missing is not None and not applied_forbids and \
-            (None in flags[:n] or (not applied_permits and None in flags[n:])):
-        raise _hanging(flags, plan.forbids + plan.permits, missing)
+    applied_forbids = [r for r, f in zip(plan.forbids, flags[:n]) if _holds(f)]
+    applied_permits = [r for r, f in zip(plan.permits, flags[n:]) if _holds(f)]
+    # Rules that neither hold nor fail: they hang on an unstated fact (or an unpublished calendar).
+    open_rules: list[tuple[Any, Any]] = []
+    if not applied_forbids:
+        open_rules = [(r, f) for r, f in zip(plan.forbids, flags[:n]) if _open(f)]
+        if not applied_permits:
+            open_rules += [(r, f) for r, f in zip(plan.permits, flags[n:]) if _open(f)]
+    if missing is not None and any(f is _CALENDAR for _, f in open_rules):
+        raise _hanging([f for f in flags], rules, missing)
 
-    allow = bool(applied_permits) and not applied_forbids
+    # Undetermined: no forbid holds, and either no permit holds but one may, or one holds but a
+    # forbid may.  (A forbid that may hold does not matter when no permit can.)
+    undetermined = not applied_forbids and any(
+        (r.effect == "forbid") == bool(applied_permits) for r, _ in open_rules)
+    if not undetermined:
+        open_rules = []
+    allow = bool(applied_permits) and not applied_forbids and not undetermined
     reasons = [r.reason for r in applied_forbids]
-    if not applied_permits:
-        reasons += [r.reason_unmet for r in plan.permits]
-    if not allow and not reasons:
+    if not applied_permits and not undetermined:
+        reasons += [r.reason_unmet for r, f in zip(plan.permits, flags[n:]) if not _open(f)]
+    if not allow and not undetermined and not reasons:
         raise EvaluationError(f"操作 {action} 在 {day} 没有生效的许可规则，无法作出决定",
                               f"action {action} has no permit rule in force on {day}")
 
@@ -111,27 +126,46 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
     obligations: list[dict] = []
     approvals: set[str] = set()
     warnings: list[dict] = []
+    hanging: list[tuple[Any, Residual]] = [(r, f) for r, f in open_rules] if undetermined else []
+    extra: dict = {}
     if allow:
-        env: dict = {}
-        outcome = _outcome(applied_permits, data, params, env)
+        outcome, conditional = _outcome(applied_permits, data, params, {})
+        if conditional:
+            extra["conditional_outcomes"] = [{"outcome": v, "condition": res.text() if res is not None else None}
+                                             for v, res, _ in conditional]
+            hanging += [(rule, res) for _, res, rule in conditional if res is not None]
         for r in applied_permits:
             approvals.update(r.approvals)
         try:
             owed = plan.oblige(data, params)
-        except CalendarError:
+        except (KeyError, CalendarError):
             owed = _obligations_one_by_one(plan.obligations, data, params, warnings)
-        for i, due in owed:
+        for i, due, cond in owed:
             r = plan.obligations[i]
-            obligations.append({"rule": r.id, **r.cite_parts, "cite": r.cite_text, "message": r.message,
-                                "due": due.isoformat() if isinstance(due, _dt.date) else None})
-            approvals.update(r.approvals)
+            entry = {"rule": r.id, **r.cite_parts, "cite": r.cite_text, "message": r.message,
+                     "due": due.isoformat() if isinstance(due, _dt.date) else None}
+            unknown = [x for x in (cond, due) if type(x) is Residual]
+            if type(cond) is Residual:  # applies only if what is left of its condition holds
+                entry["condition"] = cond.text()
+                entry["approvals"] = _ordered_approvals(set(r.approvals))
+            else:
+                approvals.update(r.approvals)
+            if unknown:
+                entry["needs"] = list(merge(*unknown))
+                hanging += [(r, x) for x in unknown]
+            obligations.append(entry)
+    if hanging:
+        extra["needs"] = _needs(hanging)
+    if undetermined:
+        extra["undecided"] = [{"rule": r.id, "cite": r.cite_text, "effect": r.effect,
+                               "residual": f.text() if type(f) is Residual else None} for r, f in open_rules]
 
     case_id = data.get("case_id")
     decision = {
         # 第三十二条: never echo an ID number (only a string that long can hold one).
         "case_id": mask_ids_in_text(case_id) if isinstance(case_id, str) and may_hold_id(case_id) else case_id,
         "action": action,
-        "decision": "allow" if allow else "deny",
+        "decision": "undetermined" if undetermined else "allow" if allow else "deny",
         "outcome": outcome,
         "reasons": reasons,
         "basis": [r.reason for r in applied_permits] if allow else [],
@@ -139,6 +173,7 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
         "approvals": _ordered_approvals(approvals) if approvals else [],
         "ruleset": rs.info(),
     }
+    decision.update(extra)
     if warnings:
         decision["warnings"] = warnings
     if explain:
@@ -150,12 +185,46 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
     return decision
 
 
-def _outcome(permits: Iterable, data: dict, params: dict, env: dict) -> str | None:
+def _outcome(permits: Iterable, data: dict, params: dict, env: dict) -> tuple[str | None, list]:
+    """The first outcome whose condition holds; when one before it hangs on an unstated fact,
+    no outcome is guessed: (None, [(value, residual or None for "otherwise", rule), …])."""
+    conditional: list = []
     for r in permits:
         for o in r.outcomes:
-            if o.when is None or o.when(data, params, env):
-                return o.value
-    return None
+            w = True if o.when is None else o.when(data, params, env)
+            if type(w) is Residual:
+                conditional.append((o.value, w, r))
+            elif w:
+                if conditional:
+                    conditional.append((o.value, None, r))
+                    return None, conditional
+                return o.value, []
+    return None, conditional
+
+
+def _holds(f: Any) -> bool:
+    return f is not _CALENDAR and type(f) is not Residual and bool(f)
+
+
+def _open(f: Any) -> bool:
+    return f is _CALENDAR or type(f) is Residual
+
+
+def _needs(hanging: list[tuple[Any, Any]]) -> list[dict]:
+    """The unstated facts a decision hangs on, the most decisive first: the one the most
+    undecided rules read, then in the order the rules read them."""
+    by_path: dict[str, dict] = {}
+    for r, res in hanging:
+        if type(res) is not Residual:
+            continue
+        for path in res.needs:
+            entry = by_path.setdefault(path, {"path": path, "rules": [], "cites": []})
+            if r.id not in entry["rules"]:
+                entry["rules"].append(r.id)
+            if r.cite_text not in entry["cites"]:
+                entry["cites"].append(r.cite_text)
+    order = list(by_path)
+    return sorted(by_path.values(), key=lambda e: (-len(e["rules"]), order.index(e["path"])))
 
 
 # --------------------------------------------------------------------------- the calendar's edge
@@ -170,32 +239,39 @@ def _check_calendar_range(rs: RuleSet, day: _dt.date) -> None:
                             f"the case date {day} is far past the last published holiday schedule ({last})")
 
 
-def _rule_by_rule(rules: tuple, data: dict, params: dict, first: CalendarError) -> tuple[list, CalendarError]:
-    """Each rule on its own: True/False, or None when it needs the missing year's working days."""
+_CALENDAR = object()  # a rule's flag when it needs the working days of an unpublished year
+
+
+def _rule_by_rule(rules: tuple, data: dict, params: dict) -> tuple[list, CalendarError | None]:
+    """Each rule on its own, in three values: True, False, a ``Residual`` when it hangs on an
+    unstated fact, or ``_CALENDAR`` when it needs the missing year's working days."""
     flags: list = []
-    missing = first
+    missing = None
     for r in rules:
         try:
-            flags.append(bool(r.applies(data, params, {})))
+            flags.append(r.applies(data, params, {}))
         except CalendarError as e:
-            flags.append(None)
+            flags.append(_CALENDAR)
             missing = e
     return flags, missing
 
 
-def _hanging(flags: Sequence[bool | None], rules: tuple, missing: CalendarError) -> CalendarError:
+def _hanging(flags: Sequence[Any], rules: tuple, missing: CalendarError) -> CalendarError:
     """The decision hangs on a working-day count in a year with no published schedule."""
     year = missing.year
-    cites = "、".join(dict.fromkeys(r.cite_text for r, f in zip(rules, flags) if f is None))
+    cites = "、".join(dict.fromkeys(r.cite_text for r, f in zip(rules, flags) if f is _CALENDAR))
     return CalendarError(year or 0, f"本决定取决于 {year} 年的工作日（{cites}），而 {year} 年节假日安排尚未公布；"
                                     f"请在国务院办公厅通知发布后添加 rules/calendar/{year}.yaml",
                          f"the decision depends on working days in {year}, whose holiday schedule is not published")
 
 
 def _obligations_one_by_one(rules: tuple, data: dict, params: dict, warnings: list) -> list:
-    out = []
+    """(index, due, condition) of each obligation that applies or may apply: ``condition`` is
+    True, or the ``Residual`` it still hangs on; ``due`` may be unknown too."""
+    out: list = []
     for i, r in enumerate(rules):
-        if not r.applies(data, params, {}):  # a condition that hangs on the calendar is an error, as above
+        cond = r.applies(data, params, {})  # a condition that hangs on the calendar is an error, as above
+        if type(cond) is not Residual and not cond:
             continue
         try:
             due = r.due(data, params, {}) if r.due is not None else None
@@ -204,7 +280,7 @@ def _obligations_one_by_one(rules: tuple, data: dict, params: dict, warnings: li
             warnings.append({"code": "calendar_not_published", "rule": r.id, "cite": r.cite_text,
                              "message": f"{e.year} 年节假日安排尚未公布，暂不能计算期限（按工作日计算）；"
                                         f"公布后添加 rules/calendar/{e.year}.yaml 即可算出"})
-        out.append((i, due))
+        out.append((i, due, cond))
     return out
 
 

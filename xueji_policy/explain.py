@@ -17,6 +17,7 @@ from . import contract
 from .lang import ast as A
 from .lang.builtins import BUILTINS
 from .lang.compile import Compiler
+from .lang.kleene import Residual, applies, truth
 from .privacy import mask_ids_in_text, scrub
 
 APPROVALS_ZH = contract.approval_bodies()[1]  # the decision schema's x-labels
@@ -27,6 +28,8 @@ _WORKDAY_FUNCS = frozenset(n for n, b in BUILTINS.items() if b.calendar_method i
 
 
 def _json_value(v: Any) -> Any:
+    if type(v) is Residual:  # hangs on facts the case does not state
+        return {"unknown": mask_ids_in_text(v.text()), "needs": list(v.needs)}
     if isinstance(v, (_dt.date, _dt.datetime)):
         return v.isoformat()[:10]
     if isinstance(v, int) and not isinstance(v, bool) and v > 10**13:  # an ID number typed as a number
@@ -122,14 +125,17 @@ def trace(rs, case: dict, params: dict, allowed: bool = True, day: _dt.date | No
             out.append(entry)
             continue
         entry["when"] = tracer.node(r.when_ast, case, params, env)
-        applied = bool(entry["when"]["value"])
+        held = tracer.value(r.when_ast, case, params, env)
         if r.unless_ast is not None:
             entry["unless"] = tracer.node(r.unless_ast, case, params, env)
-            applied = applied and not entry["unless"]["value"]
+            held = applies(held, tracer.value(r.unless_ast, case, params, env))
+        applied = truth(held)  # None: hangs on a fact the case does not state
         if r.effect == "obligation" and not allowed:
             entry["note"] = "不予办理时不产生义务"
             applied = False
         entry["applied"] = applied
+        if applied is None:
+            entry["residual"] = mask_ids_in_text(held.text())
         if applied and r.due_ast is not None:
             entry["due"] = tracer.node(r.due_ast, case, params, env)
         if r.reading:
@@ -151,12 +157,16 @@ def _v(value: Any) -> str:
         return "null"
     if isinstance(value, list):
         return "[" + ", ".join(_v(x) for x in value) + "]"
+    if isinstance(value, dict) and "unknown" in value:
+        return "未知"
     if isinstance(value, dict):
         return "{" + "，".join(f"{k}: {_v(x)}" for k, x in value.items()) + "}"
     return str(value)
 
 
 def _truth(value: Any) -> str:
+    if isinstance(value, dict) and "unknown" in value:
+        return "未知（案例未写明 " + "、".join(value["needs"]) + "）"
     return "成立" if value else "不成立"
 
 
@@ -223,9 +233,12 @@ def trace_text(entries: list[dict]) -> str:
         if not e.get("in_force", True):
             lines.append(f"· {head} —— 案例日期不在其生效期间，不适用")
             continue
-        mark = "●" if e["applied"] else "○"
+        mark = "◐" if e["applied"] is None else "●" if e["applied"] else "○"
         note = f"（{e['note']}）" if e.get("note") else ""
-        lines.append(f"{mark} {head} —— {'适用' if e['applied'] else '不适用'}{note}：{e['message']}")
+        verdict = "尚不能确定" if e["applied"] is None else "适用" if e["applied"] else "不适用"
+        lines.append(f"{mark} {head} —— {verdict}{note}：{e['message']}")
+        if e.get("residual"):
+            lines.append(f"    尚待确定：{e['residual']}")
         lines.append("    条件：")
         lines += _node_lines(e["when"], 3)
         if "unless" in e:
@@ -245,7 +258,8 @@ def decision_text(decision: dict, rs=None) -> str:
         rs = load_ruleset()
     titles = rs.case_schema.get("x-action-titles", {})
     action = decision["action"]
-    verdict = contract.decision_labels()[decision["decision"]] + "办理"
+    label = contract.decision_labels()[decision["decision"]]
+    verdict = label if decision["decision"] == "undetermined" else label + "办理"
     lines = [f"决定：{verdict}（{decision['decision']}）",
              f"事项：{titles.get(action, action)}（{action}）"]
     if decision.get("case_id"):
@@ -258,11 +272,25 @@ def decision_text(decision: dict, rs=None) -> str:
     if decision["reasons"]:
         lines.append("理由：")
         lines += [f"  · {r['cite']}：{r['message']}  [{r['rule']}]" for r in decision["reasons"]]
+    if decision.get("conditional_outcomes"):
+        lines.append("结果尚不能确定，依次取决于：")
+        for c in decision["conditional_outcomes"]:
+            lines.append(f"  · {c['outcome']}：" + (f"若 {c['condition']}" if c["condition"] else "否则"))
     if decision["obligations"]:
         lines.append("须办理：")
         for o in decision["obligations"]:
             due = f"，期限 {o['due']}" if o.get("due") else ""
-            lines.append(f"  · {o['cite']}：{o['message']}{due}  [{o['rule']}]")
+            cond = f"（仅当 {o['condition']} 时）" if o.get("condition") else ""
+            lines.append(f"  · {o['cite']}：{o['message']}{due}{cond}  [{o['rule']}]")
+    if decision.get("undecided"):
+        lines.append("尚不能确定的规则：")
+        for u in decision["undecided"]:
+            rest = f"，尚待：{u['residual']}" if u.get("residual") else ""
+            lines.append(f"  · {u['cite']} [{u['rule']}]{rest}")
+    if decision.get("needs"):
+        lines.append("请补充以下事实（最关键者在前）：")
+        for n in decision["needs"]:
+            lines.append(f"  · {contract.field_label(n['path'])}：{'、'.join(n['cites'])}")
     if decision["approvals"]:
         lines.append("审批/核准：" + "、".join(APPROVALS_ZH.get(a, a) for a in decision["approvals"]))
     rsinfo = decision["ruleset"]

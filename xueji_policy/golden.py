@@ -2,7 +2,9 @@
 
 A golden file is ``{"case": {…}, "expect": {…}}`` where ``expect`` holds
 
-* ``decision``: ``allow`` | ``deny``;
+* ``decision``: ``allow`` | ``deny`` | ``undetermined``;
+* ``needs`` (optional): paths of unstated facts that must be among the decision's ``needs``
+  (on undetermined, ``cites``/``rules`` are matched against the undecided rules);
 * ``outcome`` (optional): the expected outcome, ``null`` included;
 * ``cites``: cite strings that must appear among the reasons (deny) or the basis (allow);
 * ``rules`` (optional): rule ids that must appear there;
@@ -27,11 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import XuejiError
+from .lang.kleene import truth
 from .ruleset import RuleSet
 
 #: Keys of a golden file, and of its ``expect``. Add a new kind of expectation here (and in ``compare``).
 GOLDEN_KEYS = ("description", "case", "expect")
-EXPECT_KEYS = ("decision", "outcome", "cites", "rules", "obligations", "approvals", "error")
+EXPECT_KEYS = ("decision", "outcome", "cites", "rules", "obligations", "approvals", "needs", "error")
 
 # An article's folder in a cases directory: cases/13/, cases/annex-1/.
 _ARTICLE_DIR = re.compile(r"^(\d+|annex-\d+)$")
@@ -128,11 +131,12 @@ def rule_applications(rs: RuleSet, case: dict, decision: dict) -> dict[str, bool
     params = rs.params_on(day)
     ar = rs.rules_for(case["action"])
     env: dict = {}
-    out = {r.id: bool(r.applies(case, params, env)) for r in ar.permits + ar.forbids if r.in_force(day)}
+    # A rule that hangs on an unstated fact did not apply (truth() is None for it).
+    out = {r.id: truth(r.applies(case, params, env)) is True for r in ar.permits + ar.forbids if r.in_force(day)}
     allowed = decision["decision"] == "allow"
     for r in ar.obligations:
         if r.in_force(day):
-            out[r.id] = allowed and bool(r.applies(case, params, env))
+            out[r.id] = allowed and truth(r.applies(case, params, env)) is True
     return out
 
 
@@ -168,7 +172,7 @@ def read_golden(path: Path) -> tuple[dict, dict]:
         expect = doc["expect"]
         problems += _unknown_keys(path, text, expect, EXPECT_KEYS, "expect 中", did_you_mean)
         if "decision" not in expect and "error" not in expect:
-            problems.append((str(path), "expect 应给出 \"decision\"（allow 或 deny）或 \"error\"（错误代码）"))
+            problems.append((str(path), "expect 应给出 \"decision\"（allow、deny 或 undetermined）或 \"error\"（错误代码）"))
     if problems:
         raise GoldenError(problems)
     return doc["case"], doc["expect"]
@@ -228,7 +232,8 @@ def compare(decision: dict, expect: dict) -> list[str]:
         problems.append(f"决定应为 {expect.get('decision')}，实际为 {decision['decision']}")
     if "outcome" in expect and decision["outcome"] != expect["outcome"]:
         problems.append(f"结果应为 {expect['outcome']}，实际为 {decision['outcome']}")
-    shown = decision["reasons"] if decision["decision"] == "deny" else decision["basis"]
+    shown = decision["reasons"] if decision["decision"] == "deny" else \
+        decision.get("undecided", []) if decision["decision"] == "undetermined" else decision["basis"]
     got_cites = {r["cite"] for r in shown}
     for c in expect.get("cites", []):
         if c not in got_cites:
@@ -246,6 +251,10 @@ def compare(decision: dict, expect: dict) -> list[str]:
             problems.append(f"义务 {ob.get(key)} 的期限应为 {ob['due']}，实际为 {'、'.join(str(o['due']) for o in matches)}")
     if "approvals" in expect and sorted(decision["approvals"]) != sorted(expect["approvals"]):
         problems.append(f"审批应为 {expect['approvals']}，实际为 {decision['approvals']}")
+    got_needs = [n["path"] for n in decision.get("needs", [])]
+    for path in expect.get("needs", []):
+        if path not in got_needs:
+            problems.append(f"缺少待补充事实 {path}（实际：{'、'.join(got_needs) or '无'}）")
     return problems
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from .errors import Location
 from .golden import GoldenResult, rule_coverage
 from .lang import ast as A
+from .lang.kleene import truth
 from .lang.types import BOOL, ENUM, Type
 from .privacy import mask_ids_in_text, scrub
 from .ruleset import Rule, RuleSet
@@ -177,7 +178,7 @@ class _Search:
             day = _dt.date.fromisoformat(case["date"])
             if not rule.in_force(day):
                 return None
-            return bool(rule.applies(case, self.rs.params_on(day), {}))
+            return truth(rule.applies(case, self.rs.params_on(day), {})) is True
         except Exception:  # a variant the rules cannot judge (no calendar, not in force): no evidence
             return None
 

@@ -29,7 +29,7 @@ class Plan:
     permits: tuple[Rule, ...]
     obligations: tuple[Rule, ...]
     decide: Callable[[dict, dict], tuple]  # (case, params) → one flag per forbid, then per permit
-    oblige: Callable[[dict, dict], list]  # (case, params) → [(index, due)] of the obligations that apply
+    oblige: Callable[[dict, dict], list]  # (case, params) → [(index, due, True)] of the obligations that apply
     match: Callable[[dict], set]  # case → ids of the rules whose conditions hold
 
 

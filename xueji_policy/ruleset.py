@@ -29,6 +29,7 @@ from typing import Any
 from .cites import ArticleStructure, Cite
 from .errors import Location, NotInForceError
 from .lang import ast as A
+from .lang.kleene import Residual, applies
 from .lang.types import Type, action_sections
 from .privacy import mask_ids_in_text
 from .workdays import WorkCalendar
@@ -165,10 +166,14 @@ class Rule:
         return (self.effective_from is None or self.effective_from <= day) and \
             (self.effective_to is None or day < self.effective_to)
 
-    def applies(self, case: dict, params: dict, env: dict) -> bool:
-        if not self.when(case, params, env):
+    def applies(self, case: dict, params: dict, env: dict) -> Any:
+        """True, False, or a ``Residual`` when it hangs on a fact the case does not state."""
+        w = self.when(case, params, env)
+        if type(w) is not Residual and not w:
             return False
-        return not (self.unless is not None and self.unless(case, params, env))
+        if self.unless is None:
+            return w
+        return applies(w, self.unless(case, params, env))
 
 
 @dataclass

@@ -10,6 +10,7 @@ import json
 import sys
 
 from .argparse_zh import RULES_HELP, integer
+from .shared import DECISION_EXIT
 
 
 def add_arguments(p) -> None:
@@ -97,6 +98,7 @@ def run_batch(args) -> int:
         bar.close()
     if tally.errors or tally.internal:
         print(f"共 {sum(tally.counts())} 个案例：允许 {tally.allow}，不允许 {tally.deny}，"
+              + (f"尚不能决定 {tally.undetermined}，" if tally.undetermined else "") +
               f"错误 {tally.errors}" + (f"，内部错误 {tally.internal}" if tally.internal else "")
               + "（错误记录见输出中带 error 的行）", file=sys.stderr)
     return tally.exit_code
@@ -130,4 +132,4 @@ def run(args) -> int:
         text = json.dumps(decision, ensure_ascii=False, indent=2)
     _write_out((text + "\n").encode("utf-8", "backslashreplace"))
     _flush_out()
-    return 0 if decision["decision"] == "allow" else 1
+    return DECISION_EXIT[decision["decision"]]

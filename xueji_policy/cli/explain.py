@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from .argparse_zh import RULES_HELP
+from .shared import DECISION_EXIT
 
 
 def add_arguments(p) -> None:
@@ -36,4 +37,4 @@ def run(args) -> int:
             from ..verify.repair import repair_text
 
             print(repair_text(decision["repair"]))
-    return 0 if decision["decision"] == "allow" else 1
+    return DECISION_EXIT[decision["decision"]]

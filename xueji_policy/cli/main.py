@@ -32,13 +32,16 @@ _ERROR = (2, "出错：输入、规则、黄金案例或用法有误（错误信
 
 #: Exit codes per command (and per mode, "evaluate --batch"): (code, 中文, English).
 EXIT_CODES: dict[str, list[tuple[int, str, str]]] = {
-    "evaluate": [(0, "准予办理（allow）", "allow"), (1, "不予办理（deny）", "deny"), _ERROR],
+    "evaluate": [(0, "准予办理（allow）", "allow"), (1, "不予办理（deny）", "deny"), _ERROR,
+                 (4, "尚不能决定（undetermined）：取决于案例未写明的事实", "undetermined")],
     # The worst record decides, as for one case: deny over allow, an error over both, a bug over all.
     "evaluate --batch": [(0, "每一行都准予办理（或没有案例）", "every line allowed (or none)"),
                          (1, "有不予办理的行", "some line denied"),
                          (2, "有错误记录，或输入、日志、输出失败", "some line an error record or the input/log/output failed"),
-                         (3, "有行遇到内部错误（取最严重者）", "some line hit a bug (the worst wins)")],
-    "explain": [(0, "准予办理（allow）", "allow"), (1, "不予办理（deny）", "deny"), _ERROR],
+                         (3, "有行遇到内部错误（取最严重者）", "some line hit a bug (the worst wins)"),
+                         (4, "有尚不能决定的行（无错误时）", "some line undetermined (and no error)")],
+    "explain": [(0, "准予办理（allow）", "allow"), (1, "不予办理（deny）", "deny"), _ERROR,
+                (4, "尚不能决定（undetermined）：取决于案例未写明的事实", "undetermined")],
     "check": [(0, "规则集无错误", "ok"), _ERROR],
     "lint": [(0, "未发现问题", "clean"), (1, "有警告", "warnings"), _ERROR],
     "test": [(0, "全部黄金案例通过", "all pass"), (1, "有黄金案例未通过", "failures"), _ERROR],

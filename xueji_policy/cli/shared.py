@@ -28,3 +28,7 @@ def width(s: str) -> int:
 
 def pad(s: str, n: int) -> str:
     return s + " " * max(n - width(s), 0)
+
+
+#: The exit code of one decided case (evaluate, explain): EXIT_CODES in main.py documents them.
+DECISION_EXIT = {"allow": 0, "deny": 1, "undetermined": 4}

@@ -6,8 +6,10 @@ the working-day calendar (for explain), and its line in the documentation table 
 checker's hints and ``docs/language.md``, which a test holds to this table).  The checker,
 ``compile.py``, ``codegen.py``, ``explain.py`` and the cache's strict decoder all read it.
 
-Null (a value that is absent or null): unless a built-in says otherwise (``null_safe``), any
-null argument makes the result null — and an ordered comparison with null is false.
+Null (a value the case states as null, "there is none"): unless a built-in says otherwise
+(``null_safe``), any null argument makes the result null — and an ordered comparison with null
+is false.  Unknown (a fact the case does not state) is handled by the evaluators themselves
+(``compile.py``: any unknown argument makes the call unknown, except ``known``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import EvaluationError
-from .types import DATE, INT, LIST, MONTHDAY, STRING
+from .types import ANY, BOOL, DATE, INT, LIST, MONTHDAY, STRING
 
 _timedelta = _dt.timedelta
 
@@ -132,6 +134,8 @@ _BUILTINS = (
     Builtin("first", (((LIST,), "elem"),), "first(列表)：第一个元素（空列表为空值）", _first, null_safe=True),
     Builtin("last", (((LIST,), "elem"),), "last(列表)：最后一个元素（空列表为空值）", _last, null_safe=True),
     Builtin("coalesce", ((("T", "T"), "T"),), "coalesce(甲, 乙)：甲为空时取乙", _coalesce, null_safe=True),
+    Builtin("known", (((ANY,), BOOL),), "known(值)：案例是否写明了该事实（null 也算写明；唯一不会是“未知”的函数）",
+            lambda x: True, null_safe=True),
     Builtin("min", ((("numeric", "numeric"), "numeric"), ((DATE, DATE), DATE)), "min(甲, 乙)", min),
     Builtin("max", ((("numeric", "numeric"), "numeric"), ((DATE, DATE), DATE)), "max(甲, 乙)", max),
 )

@@ -387,6 +387,8 @@ class Checker:
                     return Type(kind, nullable)
                 if e.name == "len":
                     return T_INT  # the length of null is 0
+                if e.name == "known":
+                    return T_BOOL  # never null, never unknown
                 return Type(result, nullable)
         got = ", ".join(t.describe() for t in arg_types)
         raise self.error(f"函数 {e.name} 的参数不符：({got})", e.pos, f"wrong arguments to {e.name}",
@@ -440,7 +442,7 @@ def _part_offsets(e: A.Path) -> list[int]:
 
 
 def _fits(t: Type, kind: str) -> bool:
-    if t.kind in (ANY, NULL):
+    if t.kind in (ANY, NULL) or kind == ANY:
         return True
     if kind == "numeric":
         return t.is_numeric()

@@ -11,8 +11,10 @@ source *generated from the type-checked AST* and compiled once:
   (``let``) are memoised per evaluation, so a shared sub-condition is computed at
   most once, and only if needed (evaluation stays lazy, as in the closures);
 * a field the schema guarantees (required, not nullable) is read with ``[]`` and
-  compared without null checks; anything that may be absent keeps the closures'
-  null semantics, which a property test holds the two compilers to.
+  compared without null checks; a field that may be absent is read with ``[]`` too: an
+  absent key raises ``KeyError`` — the fact is unknown, and the engine falls back to the
+  three-valued closures of ``compile.py`` (the one semantics; this is its restriction to
+  cases that state every fact read, which a property test holds the two to).
 
 The function object is made with ``types.FunctionType`` from the compiled module's
 code constant: no ``exec``/``eval`` anywhere.
@@ -27,7 +29,6 @@ from typing import Any
 
 from . import ast as A
 from .builtins import BUILTINS, add_days
-from .compile import EMPTY as _EMPTY
 from .compile import member_key as _member_key
 from .compile import memo_key as _memo_key
 from .types import DATE
@@ -84,6 +85,22 @@ def _memo_args(m: dict, key: int, fn, *args):
         return m[k]
     value = m[k] = fn(*args)
     return value
+
+
+def _g(o, k):
+    return None if o is None else o[k]
+
+
+def _gd(o, k, default):
+    return None if o is None else o.get(k, default)
+
+
+def _known(thunk) -> bool:
+    try:
+        thunk()
+    except KeyError:
+        return False
+    return True
 
 
 def _count(gen):
@@ -179,16 +196,20 @@ class _Gen:
         return "[" + ", ".join(self.expr(i) for i in e.items) + "]"
 
     def _steps(self, base: str, names, defaults, present=None, base_present: bool = False) -> str:
+        # An absent key raises KeyError (the fact is unknown: the engine falls back to the
+        # three-valued closures); a null object reads null; a schema default stands in only
+        # where the schema keeps one (definitional).
         out, there = base, base_present
         present = present or (False,) * len(names)
         for name, default, here in zip(names, defaults, present):
-            if there and here:  # the schema guarantees both the object and the field
+            if there and (here or default is None):
                 out = f"{out}[{name!r}]"
             elif there:
-                out = f"{out}.get({name!r}, {default!r})" if default is not None else f"{out}.get({name!r})"
+                out = f"{out}.get({name!r}, {default!r})"
+            elif default is None:
+                out = f"_g({out}, {name!r})"
             else:
-                out = f"({out} or _EMPTY).get({name!r}, {default!r})" if default is not None else \
-                    f"({out} or _EMPTY).get({name!r})"
+                out = f"_gd({out}, {name!r}, {default!r})"
             there = there and here
         return out
 
@@ -230,8 +251,13 @@ class _Gen:
         else:
             defaults = e.defaults or (None,) * len(e.parts)
             base, k = self._hoisted(e.parts, e.present)
-            code = self._steps(base, e.parts[k:], defaults[k:], e.present[k:] if e.present else None,
-                               base_present=True)
+            present = e.present or (False,) * len(e.parts)
+            if k == 0 and not present[0]:
+                # A top-level key the case leaves out is another action's section (the schema
+                # forbids those): there is none, it reads null — not an unknown fact.
+                code = self._steps(f"c.get({e.parts[0]!r})", e.parts[1:], defaults[1:], present[1:])
+            else:
+                code = self._steps(base, e.parts[k:], defaults[k:], present[k:], base_present=True)
             if is_date and e.present and all(e.present):  # a date always there: convert it once, up front
                 local = self.hoists.get(("date",) + e.parts)
                 if local is None:
@@ -268,8 +294,8 @@ class _Gen:
         raise CodegenError(f"unbound variable {name!r}")  # the checker guarantees every variable is bound
 
     def g_Field(self, e: A.Field) -> str:
-        default = f", {e.default!r}" if e.default is not None else ""
-        code = f"({self.expr(e.obj)} or _EMPTY).get({e.name!r}{default})"
+        code = f"_g({self.expr(e.obj)}, {e.name!r})" if e.default is None else \
+            f"_gd({self.expr(e.obj)}, {e.name!r}, {e.default!r})"
         return f"_date({code})" if e.type is not None and e.type.kind == DATE else code
 
     def g_Not(self, e: A.Not) -> str:
@@ -337,6 +363,8 @@ class _Gen:
         if b is None:
             raise CodegenError(f"unknown function {e.name!r}")
         args = [self.expr(a) for a in e.args]
+        if e.name == "known":  # stated at all? an absent fact raises inside, which is the answer
+            return f"_known(lambda: {args[0]})"
         if e.name == "coalesce":  # the one lazy built-in (see builtins.py)
             if isinstance(e.args[1], (A.Literal, A.Path)):  # cheap and cannot fail: evaluate it eagerly
                 return f"_co({args[0]}, {args[1]})"
@@ -397,7 +425,7 @@ def runtime_namespace(calendar) -> dict:
     """The only names generated code can reach."""
     ns = {
         "__builtins__": {"any": any, "all": all, "bool": bool, "len": len, "set": set},
-        "_EMPTY": _EMPTY, "_date": _date, "_memo": _memo, "_memo_args": _memo_args, "_member_key": _member_key,
+        "_g": _g, "_gd": _gd, "_known": _known, "_date": _date, "_memo": _memo, "_memo_args": _memo_args, "_member_key": _member_key,
         "_count": _count, "_lt": _lt, "_le": _le, "_gt": _gt, "_ge": _ge, "_in": _in, "_not_in": _not_in,
         "_nn2": _nn2, "_call_n": _call_n, "_co": _co, "_co_lazy": _co_lazy, "_arith": _arith,
         "_plus": lambda a, b: a + b, "_minus": lambda a, b: a - b, "_neg2": lambda a, _: -a,
@@ -413,7 +441,7 @@ def generate_source(name: str, exprs: list[A.Expr], params: dict | None = None,
                     labels: list[str] | None = None, dues: list | None = None) -> tuple[str, dict]:
     """Source of ``def {name}(c, p=None)``: a tuple with one value per expression; given
     ``labels``, the set of the labels whose expression holds; given ``dues`` (one date
-    expression or None per expression), the list of ``(index, due)`` of those that hold,
+    expression or None per expression), the list of ``(index, due, True)`` of those that hold,
     each due computed only then."""
     gen = _Gen(params)
     bodies = [gen.expr(e) for e in exprs]
@@ -431,7 +459,7 @@ def generate_source(name: str, exprs: list[A.Expr], params: dict | None = None,
         lines.append("    out = []")
         for i, (b, due) in enumerate(zip(bodies, due_bodies)):
             lines.append(f"    if {b}:")
-            lines.append(f"        out.append(({i}, {due}))")
+            lines.append(f"        out.append(({i}, {due}, True))")
         lines.append("    return out")
     elif labels is None:
         lines.append("    return (")

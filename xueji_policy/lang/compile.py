@@ -1,14 +1,29 @@
-"""Compile stage: a checked AST → a Python closure, built once per rule.
+"""Compile stage: a checked AST → a Python closure, built once per rule — the language's
+three-valued semantics, one place.
 
 A compiled condition is ``fn(case, params, vars) -> value`` where ``case`` is the
 validated case dict, ``params`` the parameter values in force on the case's date
 and ``vars`` the quantifier variables.  Nothing from rule text is executed: each
 node becomes a small closure chosen by its (checked) type.
 
-Null semantics, so that evaluation is total: a missing or null object reads as
-empty, so a path through it gives its last field's schema default, or null; arithmetic and date
-functions of null are null; an ordered comparison with null is false; ``and`` /
-``or`` / ``not`` treat null as false; quantifiers over null see an empty list.
+**Unknown is not null.**  A key the case does not state is *unknown*; ``null`` (where the
+schema allows it) means "there is none", and a path through a null object reads null.  (An
+absent top-level section is another action's — the schema forbids those — so it reads null.)  An
+expression that hangs on an unknown fact evaluates to a ``Residual``: what is left of it once
+every known fact is put in, as a condition-language AST over concrete paths
+(``student.suspensions[0].end``), with the unknown paths it still ``needs``.  This is Kleene's
+logic: ``false and unknown`` is false, ``true or unknown`` is true, ``not unknown`` is unknown;
+a comparison, arithmetic, a function or a membership test with an unknown operand is unknown;
+``any`` over a list is true if one element is, false if all are false, otherwise unknown
+(``all`` likewise); a quantifier over an unknown list is unknown.  ``known(x)`` is the one
+built-in that is never unknown.
+
+Null semantics of known values, so that evaluation is total: arithmetic and date functions
+of null are null; an ordered comparison with null is false; ``and`` / ``or`` / ``not`` treat
+null as false; quantifiers over null see an empty list.
+
+The generated fast path (``codegen.py``) is this semantics restricted to cases that state every
+fact read: it raises ``KeyError`` on an absent one, and the engine falls back to these closures.
 """
 
 from __future__ import annotations
@@ -19,11 +34,16 @@ from typing import Any
 
 from . import ast as A
 from .builtins import BUILTINS, COMPARISONS, arithmetic
-from .types import DATE
+from .kleene import Residual, kleene_not, merge, residual
+from .types import DATE, T_BOOL
 
 Fn = Callable[[dict, dict, dict], Any]
 
 _fromiso = _dt.date.fromisoformat
+
+
+def _concrete(parts: tuple[str, ...], index: int) -> tuple[str, ...]:
+    return parts[:-1] + (f"{parts[-1]}[{index}]",)
 
 
 # --------------------------------------------------------------------------- compiler
@@ -53,7 +73,14 @@ class Compiler:
         if values is not None:
             return _constant(values)
         fns = [self.compile(i) for i in e.items]
-        return lambda c, p, v: [f(c, p, v) for f in fns]
+
+        def listlit(c, p, v):
+            items = [f(c, p, v) for f in fns]
+            if any(type(x) is Residual for x in items):
+                return residual(lambda *xs: A.ListLit(tuple(xs)), *items)
+            return items
+
+        return listlit
 
     def c_Path(self, e: A.Path) -> Fn:
         parts = e.parts
@@ -65,19 +92,15 @@ class Compiler:
                 return p[name]
 
             return param
-        if e.root == "let":
+        if e.root in ("let", "var"):  # e.defaults holds the schema default of each step after the head
+            steps = tuple(zip(parts[1:], e.defaults or (None,) * (len(parts) - 1)))
+            if e.root == "var":
+                return _path_getter(parts[0], steps, is_date)
             inner = self._let(A.expansion_of(e))
             if len(parts) == 1:
                 return inner
-            steps = tuple(zip(parts[1:], e.defaults or (None,) * (len(parts) - 1)))
-            rest = _path_getter("__let__", steps, is_date)
-            return lambda c, p, v: rest(c, p, {"__let__": inner(c, p, v)})
-        # e.defaults holds the schema default of each step's field (checker-filled).
-        if e.root == "var":
-            head, steps = parts[0], tuple(zip(parts[1:], e.defaults or (None,) * (len(parts) - 1)))
-        else:
-            head, steps = None, tuple(zip(parts, e.defaults or (None,) * len(parts)))
-        return _path_getter(head, steps, is_date)
+            return _path_getter(None, steps, is_date, base=inner, origin=_origin(A.expansion_of(e), (parts[0],)))
+        return _path_getter(None, tuple(zip(parts, e.defaults or (None,) * len(parts))), is_date)
 
     def _let(self, expansion: A.Expr) -> Fn:
         """One closure per named condition, shared by its uses; its value is memoised in the
@@ -104,92 +127,104 @@ class Compiler:
     def c_Field(self, e: A.Field) -> Fn:
         obj, name, default = self.compile(e.obj), e.name, e.default
         is_date = e.type is not None and e.type.kind == DATE
+        origin = _origin(e.obj, (A.pretty(e.obj),))  # where the object lives, to name an absent field
 
         def field(c, p, v):
-            x = (obj(c, p, v) or EMPTY).get(name, default)
-            return _fromiso(x) if is_date and type(x) is str else x
+            x = obj(c, p, v)
+            if type(x) is Residual:
+                return Residual(A.Field(x.expr, name), x.needs)
+            if x is None:
+                return None
+            if name in x:
+                y = x[name]
+            elif default is not None:
+                y = default
+            else:
+                where = origin(c, p, v) + (name,)
+                return Residual(A.Path(where, root="case"), (".".join(where),))
+            return _fromiso(y) if is_date and type(y) is str else y
 
         return field
 
     # boolean ------------------------------------------------------------------
     def c_Not(self, e: A.Not) -> Fn:
         f = self.compile(e.operand)
-        return lambda c, p, v: not f(c, p, v)
+        return lambda c, p, v: kleene_not(f(c, p, v))
 
     def c_BoolOp(self, e: A.BoolOp) -> Fn:
         fns = tuple(self.compile(o) for o in e.operands)
-        if e.op == "and":
-            if len(fns) == 2:
-                a, b = fns
-                return lambda c, p, v: bool(a(c, p, v)) and bool(b(c, p, v))
+        op = e.op
+        stop = op == "or"  # the value that decides: true for or, false for and
 
-            def and_(c, p, v):
-                for f in fns:
-                    if not f(c, p, v):
-                        return False
-                return True
-
-            return and_
-        if len(fns) == 2:
-            a, b = fns
-            return lambda c, p, v: bool(a(c, p, v)) or bool(b(c, p, v))
-
-        def or_(c, p, v):
+        def boolop(c, p, v):
+            unknown: list[Residual] = []
             for f in fns:
-                if f(c, p, v):
-                    return True
-            return False
+                x = f(c, p, v)
+                if type(x) is Residual:
+                    unknown.append(x)
+                elif bool(x) is stop:
+                    return stop
+            if not unknown:
+                return not stop
+            if len(unknown) == 1:
+                return unknown[0]
+            return Residual(A.BoolOp(op, tuple(r.expr for r in unknown), type=T_BOOL), merge(*unknown))
 
-        return or_
+        return boolop
 
     # comparison ---------------------------------------------------------------
     def c_Compare(self, e: A.Compare) -> Fn:
         a, b = self.compile(e.left), self.compile(e.right)
         op = e.op
-        if op == "==":
-            return lambda c, p, v: a(c, p, v) == b(c, p, v)
-        if op == "!=":
-            return lambda c, p, v: a(c, p, v) != b(c, p, v)
+        fn = COMPARISONS[op]
+        ordered = op not in ("==", "!=")
 
-        def ordered(fn):
-            def cmp(c, p, v):
-                x = a(c, p, v)
-                if x is None:
-                    return False
-                y = b(c, p, v)
-                return y is not None and fn(x, y)
+        def node(x, y):
+            return A.Compare(op, x, y, type=T_BOOL)
 
-            return cmp
+        def cmp(c, p, v):
+            x, y = a(c, p, v), b(c, p, v)
+            if type(x) is Residual or type(y) is Residual:
+                return residual(node, x, y)
+            if ordered and (x is None or y is None):
+                return False
+            return fn(x, y)
 
-        return ordered(COMPARISONS[op])
+        return cmp
 
     def c_In(self, e: A.In) -> Fn:
         a, b = self.compile(e.left), self.compile(e.right)
+        negated = e.negated
         values = A.literal_values(e.right.items) if isinstance(e.right, A.ListLit) else None
-        if values is not None:
-            # Membership in a constant list: a set, built once.  (true/false stay apart from 1/0.)
-            members = frozenset(member_key(x) for x in values)
-            if e.negated:
-                return lambda c, p, v: member_key(a(c, p, v)) not in members
-            return lambda c, p, v: member_key(a(c, p, v)) in members
-        if e.negated:
-            def not_in(c, p, v):
-                coll = b(c, p, v)
-                return coll is None or a(c, p, v) not in coll
+        members = frozenset(member_key(x) for x in values) if values is not None else None
 
-            return not_in
+        def node(x, y):
+            return A.In(x, y, negated, type=T_BOOL)
 
         def in_(c, p, v):
-            coll = b(c, p, v)
-            return coll is not None and a(c, p, v) in coll
+            x = a(c, p, v)
+            coll = values if values is not None else b(c, p, v)
+            if type(x) is Residual or type(coll) is Residual:
+                return residual(node, x, coll)
+            if members is not None:  # a constant list: a set, built once (true/false stay apart from 1/0)
+                hit = member_key(x) in members
+            else:
+                hit = coll is not None and x in coll
+            return not hit if negated else hit
 
         return in_
 
     def c_IsNull(self, e: A.IsNull) -> Fn:
         f = self.compile(e.operand)
-        if e.negated:
-            return lambda c, p, v: f(c, p, v) is not None
-        return lambda c, p, v: f(c, p, v) is None
+        negated = e.negated
+
+        def isnull(c, p, v):
+            x = f(c, p, v)
+            if type(x) is Residual:
+                return Residual(A.IsNull(x.expr, negated, type=T_BOOL), x.needs)
+            return (x is not None) if negated else (x is None)
+
+        return isnull
 
     # arithmetic ---------------------------------------------------------------
     def c_Neg(self, e: A.Neg) -> Fn:
@@ -197,6 +232,8 @@ class Compiler:
 
         def neg(c, p, v):
             x = f(c, p, v)
+            if type(x) is Residual:
+                return Residual(A.Neg(x.expr), x.needs)
             return None if x is None else -x
 
         return neg
@@ -204,13 +241,18 @@ class Compiler:
     def c_Arith(self, e: A.Arith) -> Fn:
         a, b = self.compile(e.left), self.compile(e.right)
         op = arithmetic(e.op, A.kind_of(e.left), A.kind_of(e.right))
+        sym = e.op
+
+        def node(x, y):
+            return A.Arith(sym, x, y)
 
         def arith(c, p, v):
-            x = a(c, p, v)
-            if x is None:
+            x, y = a(c, p, v), b(c, p, v)
+            if type(x) is Residual or type(y) is Residual:
+                return residual(node, x, y)
+            if x is None or y is None:
                 return None
-            y = b(c, p, v)
-            return None if y is None else op(x, y)
+            return op(x, y)
 
         return arith
 
@@ -218,74 +260,90 @@ class Compiler:
     def c_Call(self, e: A.Call) -> Fn:
         fns = tuple(self.compile(a) for a in e.args)
         b = BUILTINS[e.name]
-        if e.name == "coalesce":  # the one lazy built-in: its second argument only when needed
+        name = e.name
+
+        def node(*xs):
+            return A.Call(name, tuple(xs))
+
+        if name == "known":  # the one built-in that is never unknown
+            (k,) = fns
+            return lambda c, p, v: type(k(c, p, v)) is not Residual
+        if name == "coalesce":  # the one lazy built-in: its second argument only when needed
             a, alt = fns
 
             def coalesce(c, p, v):
                 x = a(c, p, v)
+                if type(x) is Residual:
+                    return residual(node, x, alt(c, p, v))
                 return alt(c, p, v) if x is None else x
 
             return coalesce
         impl = b.bind(self.calendar)
-        if b.null_safe:
-            return lambda c, p, v: impl(*[f(c, p, v) for f in fns])
-        if len(fns) == 1:
-            (f,) = fns
+        null_safe = b.null_safe
 
-            def call1(c, p, v):
-                x = f(c, p, v)
-                return None if x is None else impl(x)
-
-            return call1
-        if len(fns) == 2:
-            f, g = fns
-
-            def call2(c, p, v):
-                x = f(c, p, v)
-                if x is None:
-                    return None
-                y = g(c, p, v)
-                return None if y is None else impl(x, y)
-
-            return call2
-
-        def calln(c, p, v):
+        def call(c, p, v):
             args = [f(c, p, v) for f in fns]
-            return None if any(x is None for x in args) else impl(*args)
+            if any(type(x) is Residual for x in args):
+                return residual(node, *args)
+            if not null_safe and any(x is None for x in args):
+                return None
+            return impl(*args)
 
-        return calln
+        return call
 
     # quantifiers --------------------------------------------------------------
     def c_Quant(self, e: A.Quant) -> Fn:
         it, body, var, kind = self.compile(e.iterable), self.compile(e.body), e.var, e.kind
+        original = e
+        # Where the elements live, so that an unknown field of one is named by its own path.
+        where: Callable[[dict], tuple[str, ...]]
+        if isinstance(e.iterable, A.Path) and e.iterable.root == "case":
+            parts = e.iterable.parts
+            where = lambda v: parts  # noqa: E731
+        elif isinstance(e.iterable, A.Path) and e.iterable.root == "var":
+            head, rest = e.iterable.parts[0], e.iterable.parts[1:]
+            where = lambda v: v.get("@" + head, (head,)) + rest  # noqa: E731
+        else:
+            text = (A.pretty(e.iterable),)
+            where = lambda v: text  # noqa: E731
+        at = "@" + var
 
         def quant(c, p, v):
-            items = it(c, p, v) or ()
-            saved = v.get(var, _MISSING)
+            items = it(c, p, v)
+            if type(items) is Residual:
+                return Residual(A.Quant(kind, var, items.expr, original.body, type=original.type), items.needs)
+            items = items or ()
+            saved, saved_at = v.get(var, _MISSING), v.get(at, _MISSING)
+            base = where(v)
+            unknown: list[Residual] = []
+            n = 0
             try:
-                if kind == "any":
-                    for x in items:
-                        v[var] = x
-                        if body(c, p, v):
-                            return True
-                    return False
-                if kind == "all":
-                    for x in items:
-                        v[var] = x
-                        if not body(c, p, v):
-                            return False
-                    return True
-                n = 0
-                for x in items:
+                for i, x in enumerate(items):
                     v[var] = x
-                    if body(c, p, v):
+                    v[at] = _concrete(base, i)
+                    y = body(c, p, v)
+                    if type(y) is Residual:
+                        unknown.append(y)
+                    elif kind == "any" and y:
+                        return True
+                    elif kind == "all" and not y:
+                        return False
+                    elif y:
                         n += 1
-                return n
             finally:
-                if saved is _MISSING:
-                    v.pop(var, None)
-                else:
-                    v[var] = saved
+                for key, old in ((var, saved), (at, saved_at)):
+                    if old is _MISSING:
+                        v.pop(key, None)
+                    else:
+                        v[key] = old
+            if not unknown:
+                return n if kind == "count" else kind == "all"
+            if kind == "count":
+                return Residual(original, merge(*unknown))
+            if len(unknown) == 1:
+                return unknown[0]
+            return Residual(A.BoolOp("or" if kind == "any" else "and", tuple(r.expr for r in unknown), type=T_BOOL),
+                            merge(*unknown))
 
         return quant
 
@@ -314,27 +372,74 @@ def member_key(x):
     return x
 
 
-def _path_getter(head: str | None, steps: tuple, is_date: bool) -> Fn:
-    """A getter walking ``steps`` ((key, default), …) from the case or a variable."""
+def _origin(e: A.Expr, fallback: tuple[str, ...]) -> Callable[[dict, dict, dict], tuple[str, ...]]:
+    """Where in the case the object ``e`` denotes lives (``student.suspensions[2]``), so that an
+    absent field of it is named by a real path; ``fallback`` when it is computed otherwise."""
+    if isinstance(e, A.Path) and e.root == "case":
+        parts = e.parts
+        return lambda c, p, v: parts
+    if isinstance(e, A.Path) and e.root == "var":
+        head, rest = e.parts[0], e.parts[1:]
+        return lambda c, p, v: (v.get("@" + head) or (head,)) + rest
+    if isinstance(e, A.Path) and e.root == "let" and e.expansion is not None:
+        inner = _origin(e.expansion, fallback[:1])
+        rest = e.parts[1:]
+        return lambda c, p, v: inner(c, p, v) + rest
+    if isinstance(e, A.Call) and e.name in ("first", "last") and isinstance(e.args[0], A.Path) \
+            and e.args[0].root == "case":
+        lst_path = e.args[0].parts
+        last = e.name == "last"
 
-    def finish(x):
+        def element(c, p, v):
+            x: Any = c
+            for k in lst_path:
+                x = x.get(k) if isinstance(x, dict) else None
+            n = len(x) if isinstance(x, list) else 0
+            return _concrete(lst_path, n - 1 if last else 0) if n else fallback
+
+        return element
+    return lambda c, p, v: fallback
+
+
+def _path_getter(head: str | None, steps: tuple, is_date: bool, base: Fn | None = None,
+                 origin: Callable[[dict, dict, dict], tuple[str, ...]] | None = None) -> Fn:
+    """A getter walking ``steps`` ((key, default), …) from the case, a variable or a let's value.
+
+    A null object on the way reads null (there is none); an absent key is unknown unless the
+    schema gives its field a (definitional) default."""
+    at = "@" + head if head is not None else None
+
+    def get(c, p, v):
+        if base is not None:
+            x = base(c, p, v)
+            if type(x) is Residual:
+                expr = x.expr
+                for k, _ in steps:
+                    expr = A.Field(expr, k)
+                return Residual(expr, x.needs)
+            prefix = origin(c, p, v) if origin is not None else ()
+        elif head is None:
+            x, prefix = c, ()
+        else:
+            x = v.get(head)
+            prefix = v.get(at) or (head,)
+        for i, (k, d) in enumerate(steps):
+            if x is None:
+                return None
+            if k in x:
+                x = x[k]
+            elif d is not None:
+                x = d
+            elif i == 0 and head is None and base is None:
+                # A top-level key the case leaves out is another action's section (the schema
+                # forbids those): there is none, it reads null — not an unknown fact.
+                return None
+            else:
+                where = prefix + tuple(s for s, _ in steps[: i + 1])
+                return Residual(A.Path(where, root="case"), (".".join(where),))
         if is_date and type(x) is str:
             return _fromiso(x)
         return x
-
-    # A missing (or null) object reads as empty, so its fields take their schema defaults.
-    if head is None and len(steps) == 1:
-        (k1, d1), = steps
-        return lambda c, p, v: finish(c.get(k1, d1))
-    if head is None and len(steps) == 2:
-        (k1, _), (k2, d2) = steps
-        return lambda c, p, v: finish((c.get(k1) or EMPTY).get(k2, d2))
-
-    def get(c, p, v):
-        x = c if head is None else v.get(head)
-        for k, d in steps:
-            x = (x or EMPTY).get(k, d)
-        return finish(x)
 
     return get
 
