@@ -89,6 +89,7 @@ TABLE = [
     # parameters
     ("params.cap", 3), ("i >= params.cap", True),
     # known(): stated at all (null is stated)
+    ("stated_or(n, 4)", 4), ("stated_or(i, 4)", 3), ("stated_or(n, n)", None),
     ("known(i)", True), ("known(n)", True), ("known(o.k)", True), ("not known(i)", False),
 ]
 
@@ -118,6 +119,7 @@ UNKNOWN_TABLE = [
     ("any(v in u.xs: v > 1)", ("any(v in u.xs: v > 1)", ["u.xs"])),
     ("last(objs).t is null", ("objs[1].t is null", ["objs[1].t"])),
     # an absent top-level key is another action's section: there is none (null), not unknown
+    ("stated_or(u.i, 4)", 4), ("stated_or(u.i, u.i) > 1", ("u.i > 1", ["u.i"])),
     ("sec is null", True), ("sec.k == 1", False), ("known(sec.k)", True),
     # known() is never unknown
     ("known(u.b)", False), ("known(o.k)", False), ("known(b)", True), ("not known(u.b) or u.b", True),

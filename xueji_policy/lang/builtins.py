@@ -136,6 +136,9 @@ _BUILTINS = (
     Builtin("coalesce", ((("T", "T"), "T"),), "coalesce(甲, 乙)：甲为空时取乙", _coalesce, null_safe=True),
     Builtin("known", (((ANY,), BOOL),), "known(值)：案例是否写明了该事实（null 也算写明；唯一不会是“未知”的函数）",
             lambda x: True, null_safe=True),
+    Builtin("stated_or", ((("T", "T"), "T"),),
+            "stated_or(甲, 乙)：案例写明甲且不为空时取甲，否则取乙（甲未写明时不算未知；须在 reading 中说明理由）",
+            _coalesce, null_safe=True),
     Builtin("min", ((("numeric", "numeric"), "numeric"), ((DATE, DATE), DATE)), "min(甲, 乙)", min),
     Builtin("max", ((("numeric", "numeric"), "numeric"), ((DATE, DATE), DATE)), "max(甲, 乙)", max),
 )

@@ -103,6 +103,14 @@ def _known(thunk) -> bool:
     return True
 
 
+def _stated_or(first, alt):
+    try:
+        x = first()
+    except KeyError:
+        x = None
+    return alt() if x is None else x
+
+
 def _count(gen):
     return sum(1 for x in gen if x)
 
@@ -365,7 +373,9 @@ class _Gen:
         args = [self.expr(a) for a in e.args]
         if e.name == "known":  # stated at all? an absent fact raises inside, which is the answer
             return f"_known(lambda: {args[0]})"
-        if e.name == "coalesce":  # the one lazy built-in (see builtins.py)
+        if e.name == "stated_or":  # an absent first argument reads like null
+            return f"_stated_or(lambda: {args[0]}, lambda: {args[1]})"
+        if e.name == "coalesce":  # lazy in its second argument (see builtins.py)
             if isinstance(e.args[1], (A.Literal, A.Path)):  # cheap and cannot fail: evaluate it eagerly
                 return f"_co({args[0]}, {args[1]})"
             return f"_co_lazy({args[0]}, lambda: {args[1]})"
@@ -425,7 +435,7 @@ def runtime_namespace(calendar) -> dict:
     """The only names generated code can reach."""
     ns = {
         "__builtins__": {"any": any, "all": all, "bool": bool, "len": len, "set": set},
-        "_g": _g, "_gd": _gd, "_known": _known, "_date": _date, "_memo": _memo, "_memo_args": _memo_args, "_member_key": _member_key,
+        "_g": _g, "_gd": _gd, "_known": _known, "_stated_or": _stated_or, "_date": _date, "_memo": _memo, "_memo_args": _memo_args, "_member_key": _member_key,
         "_count": _count, "_lt": _lt, "_le": _le, "_gt": _gt, "_ge": _ge, "_in": _in, "_not_in": _not_in,
         "_nn2": _nn2, "_call_n": _call_n, "_co": _co, "_co_lazy": _co_lazy, "_arith": _arith,
         "_plus": lambda a, b: a + b, "_minus": lambda a, b: a - b, "_neg2": lambda a, _: -a,

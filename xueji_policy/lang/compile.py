@@ -16,7 +16,7 @@ logic: ``false and unknown`` is false, ``true or unknown`` is true, ``not unknow
 a comparison, arithmetic, a function or a membership test with an unknown operand is unknown;
 ``any`` over a list is true if one element is, false if all are false, otherwise unknown
 (``all`` likewise); a quantifier over an unknown list is unknown.  ``known(x)`` is the one
-built-in that is never unknown.
+built-in that is never unknown, and ``stated_or(x, y)`` reads an unstated ``x`` like null.
 
 Null semantics of known values, so that evaluation is total: arithmetic and date functions
 of null are null; an ordered comparison with null is false; ``and`` / ``or`` / ``not`` treat
@@ -268,7 +268,15 @@ class Compiler:
         if name == "known":  # the one built-in that is never unknown
             (k,) = fns
             return lambda c, p, v: type(k(c, p, v)) is not Residual
-        if name == "coalesce":  # the one lazy built-in: its second argument only when needed
+        if name == "stated_or":  # an unstated first argument is not unknown here: take the second
+            a, alt = fns
+
+            def stated_or(c, p, v):
+                x = a(c, p, v)
+                return alt(c, p, v) if x is None or type(x) is Residual else x
+
+            return stated_or
+        if name == "coalesce":  # lazy: its second argument only when needed
             a, alt = fns
 
             def coalesce(c, p, v):

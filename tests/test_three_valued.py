@@ -1,0 +1,159 @@
+"""Unknown is not false (issue 13): properties over complete cases with facts removed at random.
+
+The bases are the golden cases that decide allow or deny and the shipped examples; hypothesis
+removes a few keys (anywhere below the top level, list elements included).  A removal the schema
+or the consistency check refuses is not a case and is skipped.
+
+* removing facts never turns allow into deny or deny into allow — only into ``undetermined``,
+  or no change;
+* every path in ``needs`` is absent from the case, and ``needs`` is never empty on undetermined;
+* filling in exactly the ``needs`` with the original values gives back the original decision;
+* the removal experiment of the issue: no allow rests on an unstated fact the rules read.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from xueji_policy.engine import default_ruleset, evaluate_dict
+from xueji_policy.errors import CaseError
+
+ROOT = Path(__file__).resolve().parent.parent
+_STEP = re.compile(r"^(\w+)(?:\[(\d+)\])?$")
+
+
+def _bases() -> list[tuple[str, dict, str]]:
+    out = []
+    for f in sorted((ROOT / "cases").glob("*/*.json")):
+        doc = json.loads(f.read_text("utf-8"))
+        if doc.get("expect", {}).get("decision") in ("allow", "deny"):
+            out.append((f"{f.parent.name}/{f.name}", doc["case"], doc["expect"]["decision"]))
+    for f in sorted((ROOT / "examples").glob("*.json")):
+        case = json.loads(f.read_text("utf-8"))
+        out.append((f.name, case, evaluate_dict(copy.deepcopy(case))["decision"]))
+    return out
+
+
+BASES = _bases()
+
+
+def _leaf_paths(x, prefix: str = "") -> list[str]:
+    """Every key below the top level, as the dotted paths ``needs`` uses (``a.b[0].c``)."""
+    out = []
+    if isinstance(x, dict):
+        for k, v in x.items():
+            p = f"{prefix}.{k}" if prefix else k
+            if prefix:
+                out.append(p)
+            out += _leaf_paths(v, p)
+    elif isinstance(x, list):
+        for i, v in enumerate(x):
+            out += _leaf_paths(v, f"{prefix}[{i}]")
+    return out
+
+
+def _walk(case: dict, path: str):
+    """(the object holding the last key, that key); raises KeyError/IndexError when absent."""
+    steps = path.split(".")
+    x = case
+    for s in steps[:-1]:
+        m = _STEP.match(s)
+        assert m, s
+        x = x[m.group(1)]
+        if m.group(2) is not None:
+            x = x[int(m.group(2))]
+    return x, steps[-1]
+
+
+def _get(case: dict, path: str):
+    holder, last = _walk(case, path)
+    m = _STEP.match(last)
+    assert m, last
+    v = holder[m.group(1)]
+    return v[int(m.group(2))] if m.group(2) is not None else v
+
+
+def _absent(case: dict, path: str) -> bool:
+    try:
+        _get(case, path)
+    except (KeyError, IndexError, TypeError):
+        return True
+    return False
+
+
+def _remove(case: dict, path: str) -> None:
+    try:
+        holder, last = _walk(case, path)
+    except (KeyError, IndexError, TypeError):
+        return  # already gone with its parent
+    if isinstance(holder, dict):
+        holder.pop(last, None)
+
+
+def _decide(case: dict) -> dict | None:
+    try:
+        return evaluate_dict(case)
+    except CaseError:
+        return None  # not a valid case once the key is gone (required, or contradictions)
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(st.data())
+def test_removing_facts_only_ever_leaves_the_decision_open(data):
+    name, base, decided = data.draw(st.sampled_from(BASES), label="base")
+    paths = _leaf_paths(base)
+    assume(paths)
+    removed = data.draw(st.lists(st.sampled_from(paths), min_size=1, max_size=4, unique=True), label="removed")
+    case = copy.deepcopy(base)
+    for p in removed:
+        _remove(case, p)
+    d = _decide(copy.deepcopy(case))
+    assume(d is not None)
+    assert d["decision"] in (decided, "undetermined"), (name, removed, d["decision"], decided)
+    if d["decision"] != "undetermined":
+        return
+    needs = [n["path"] for n in d["needs"]]
+    assert needs, (name, removed)
+    assert d["undecided"], (name, removed)
+    for p in needs:
+        assert _absent(case, p), (name, removed, p)
+    # Fill in exactly the needs, with the original values: the original decision comes back.
+    filled = copy.deepcopy(case)
+    for p in needs:
+        holder, last = _walk(filled, p)
+        holder[last] = copy.deepcopy(_get(base, p))
+    again = evaluate_dict(filled)
+    assert again["decision"] == decided, (name, removed, needs, again.get("needs"))
+
+
+@pytest.mark.parametrize("name", [b[0] for b in BASES if b[0].endswith(".json") and "/" not in b[0]])
+def test_the_removal_experiment_finds_no_allow_resting_on_an_unstated_fact(name):
+    """The issue's experiment on every shipped example: leave out one key at a time.  An allow
+    that survives the removal must not have needed it: the generated two-valued path — which
+    raises on any absent fact it reads — decides the same case without it."""
+    _, base, decided = next(b for b in BASES if b[0] == name)
+    rs = default_ruleset()
+    for p in _leaf_paths(base):
+        case = copy.deepcopy(base)
+        _remove(case, p)
+        d = _decide(copy.deepcopy(case))
+        if d is None:
+            continue
+        assert d["decision"] in (decided, "undetermined"), (name, p, d["decision"])
+        if d["decision"] == "allow":
+            # Allowed without it: in three values every forbid is surely false and a permit surely
+            # true — none of them hangs on the removed fact (a Residual would say so).
+            day = dt.date.fromisoformat(case["date"])
+            params = rs.params_on(day)
+            ar = rs.rules_for(case["action"])
+            flags = [(r, r.applies(case, params, {})) for r in ar.forbids + ar.permits if r.in_force(day)]
+            assert all(f is False for r, f in flags if r.effect == "forbid"), (name, p)
+            assert any(f is True for r, f in flags if r.effect == "permit"), (name, p)
