@@ -83,7 +83,7 @@ def test_any_exception_while_deciding_one_line_is_that_lines_record(jobs, monkey
     out = records([GOOD, boom, GOOD], jobs, tally=tally)  # forked workers inherit the patch
     assert [r.get("error") for r in out] == [None, "internal_error", None]
     assert out[1]["line"] == 2 and "TypeError" in out[1]["message"] and "210882200801086152" not in out[1]["message"]
-    assert tally.counts() == (2, 0, 0, 1) and tally.exit_code == 3
+    assert tally.counts() == (2, 0, 0, 1, 0) and tally.exit_code == 3
 
 
 def test_ctrl_c_still_stops_a_batch(monkeypatch):

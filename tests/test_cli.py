@@ -377,7 +377,10 @@ EXIT_CASES = [
     ("evaluate", lambda tmp: ["evaluate", "/nonexistent.json"], 2),
     ("evaluate --batch", lambda tmp: ["evaluate", "--batch", "examples/batch.jsonl"], 1),  # one example is a deny
     ("evaluate --batch", lambda tmp: ["evaluate", "--batch", "/nonexistent.jsonl"], 2),
+    ("evaluate", lambda tmp: ["evaluate", "tests/fixtures/undetermined_transfer_in.json"], 4),
+    ("evaluate --batch", lambda tmp: ["evaluate", "--batch", "tests/fixtures/undetermined_batch.jsonl"], 4),
     ("explain", lambda tmp: ["explain", "examples/transfer_in.json"], 0),
+    ("explain", lambda tmp: ["explain", "tests/fixtures/undetermined_transfer_in.json"], 4),
     ("explain", lambda tmp: ["explain", "-", "--format", "yaml"], 2),
     ("check", lambda tmp: ["check", "--rules", "/nonexistent"], 2),
     ("lint", lambda tmp: ["lint", "--rules", "tests/fixtures/library_rules"], 1),

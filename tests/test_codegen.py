@@ -9,6 +9,7 @@ from strategies import cases
 
 from xueji_policy.engine import default_ruleset
 from xueji_policy.errors import XuejiError
+from xueji_policy.lang.kleene import Residual
 from xueji_policy.plan import plan_for
 from xueji_policy.validate import fast_validator, load_case_schema
 
@@ -22,8 +23,6 @@ def test_generated_code_agrees_with_the_closures_rule_by_rule(case):
         day = dt.date.fromisoformat(case["date"])
         params = rs.params_on(day)
         plan = plan_for(rs, case["action"], day)
-        applied = dict(plan.oblige(case, params))
-        fast = list(plan.decide(case, params)) + [i in applied for i in range(len(plan.obligations))]
     except XuejiError:
         return
     env: dict = {}
@@ -33,6 +32,17 @@ def test_generated_code_agrees_with_the_closures_rule_by_rule(case):
             slow.append(r.applies(case, params, env))
         except XuejiError:
             return
+    try:
+        applied = {i: due for i, due, _ in plan.oblige(case, params)}
+        fast = list(plan.decide(case, params)) + [i in applied for i in range(len(plan.obligations))]
+    except KeyError:
+        # The fast path met a fact the case does not state and hands over: the engine decides by
+        # the closures (which may still know the answer, e.g. ``unknown and false``).
+        return
+    except XuejiError:
+        return
+    # Every fact read was stated: the closures know every answer, and it is the same.
+    assert not any(isinstance(x, Residual) for x in slow)
     assert [bool(x) for x in fast] == [bool(x) for x in slow]
     for i, due in applied.items():  # and the due dates agree
         r = plan.obligations[i]

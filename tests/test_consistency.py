@@ -55,7 +55,7 @@ def _reference(case: dict, rs) -> set[str]:
             if c.contradiction(case, {}, {}) is True:
                 out.add(c.id)
             continue
-        lists = [e.get(case, {}, {}) or [] for e in c.each]
+        lists = [x if isinstance(x, list) else [] for x in (e.get(case, {}, {}) for e in c.each)]  # unknown: none
         same = len(c.each) == 2 and c.each[0].path == c.each[1].path
         import itertools
 

@@ -132,7 +132,7 @@ def test_the_decision_signature_is_the_schema():
 def test_every_enum_label_is_in_the_schemas():
     order, labels = contract.approval_bodies()
     assert set(labels) == set(order)
-    assert set(contract.decision_labels()) == {"allow", "deny"}
+    assert set(contract.decision_labels()) == {"allow", "deny", "undetermined"}
     assert set(contract.outcome_labels()) == {v for v in contract.decision_schema()["properties"]["outcome"]["enum"] if v}
     assert set(contract.effect_labels()) == {"permit", "forbid", "obligation"}
     from xueji_policy import diff, explain, report

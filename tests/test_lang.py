@@ -19,6 +19,7 @@ from xueji_policy.lang import ast as A
 from xueji_policy.lang.ast import pretty
 from xueji_policy.lang.check import Scope, check_expr
 from xueji_policy.lang.compile import compile_expr
+from xueji_policy.lang.kleene import Residual
 from xueji_policy.lang.parse import Source, parse_expr
 from xueji_policy.lang.types import BOOL, DATE, INT, PARAM_TYPES, T_DATE, action_sections, schema_to_type
 from xueji_policy.pipeline import load_ruleset
@@ -105,6 +106,13 @@ def run(check, param_values, calendar):
         return fn(case or {}, param_values if params is None else params, {})
 
     return _run
+
+
+def _unknown(value, residual: str) -> bool:
+    """An unknown value (v2), with what is left of the expression printed as ``residual``."""
+    assert isinstance(value, Residual), value
+    assert value.text() == residual, value.text()
+    return True
 
 
 # --------------------------------------------------------------------------- parse: structure
@@ -383,7 +391,7 @@ def test_check_annotates_roots_types_and_defaults(check):
                  'and len(student.suspensions) < params.suspension_max_times')
     paths = {p.parts: p for p in A.walk(e) if isinstance(p, A.Path)}
     assert paths[("student", "gaokao_registered")].root == "case"
-    assert paths[("student", "gaokao_registered")].defaults == (None, False)
+    assert paths[("student", "gaokao_registered")].defaults == (None, None)  # v2: no schema default stands in for a fact
     assert paths[("s", "start")].root == "var"
     assert paths[("s", "start")].type == T_DATE
     assert paths[("params", "suspension_max_times")].root == "param"
@@ -436,7 +444,7 @@ def test_check_rejects(check, text, actions, expect, column, fragment):
 
 def test_path_through_missing_value_is_null(run):
     assert run("transfer.to_school.enrollment", {}) is None
-    assert run("transfer.to_school.enrollment", {"transfer": {}}) is None
+    assert _unknown(run("transfer.to_school.enrollment", {"transfer": {}}), "transfer.to_school")  # v2: unstated
     assert run("transfer.to_school.enrollment", {"transfer": {"to_school": None}}) is None
     assert run("transfer.to_school.enrollment", {"transfer": {"to_school": {"enrollment": 7}}}) == 7
     assert run("last(student.suspensions).start", {"student": {"suspensions": []}}) is None
@@ -447,16 +455,29 @@ def test_ordered_comparison_with_null_is_false(run):
     for op in ("<", "<=", ">", ">="):
         assert run(f"transfer.to_school.enrollment {op} 3000", {}) is False
         assert run(f"3000 {op} transfer.to_school.enrollment", {}) is False
-        assert run(f"date {op} student.enrolled_on", {"date": "2025-01-01", "student": {}}) is False
+        assert run(f"date {op} student.enrolled_on", {"date": "2025-01-01", "student": {"enrolled_on": None}}) is False
+        assert _unknown(run(f"date {op} student.enrolled_on", {"date": "2025-01-01", "student": {}}),
+                        f'date("2025-01-01") {op} student.enrolled_on')
     assert run("transfer.to_school.enrollment == null", {}) is True
     assert run("transfer.to_school.enrollment != 3000", {}) is True
 
 
 def test_not_and_or_of_null(run):
-    assert run("not transfer.from_abroad", {"transfer": {}}) is True
-    assert run("transfer.from_abroad and true", {"transfer": {}}) is False
-    assert run("transfer.from_abroad or true", {"transfer": {}}) is True
-    assert run("transfer.from_abroad or transfer.other_policy_violation", {"transfer": {}}) is False
+    nulls = {"transfer": {"from_abroad": None, "other_policy_violation": None}}
+    assert run("not transfer.from_abroad", nulls) is True
+    assert run("transfer.from_abroad and true", nulls) is False
+    assert run("transfer.from_abroad or true", nulls) is True
+    assert run("transfer.from_abroad or transfer.other_policy_violation", nulls) is False
+
+
+def test_not_and_or_of_unknown_are_kleene(run):
+    unstated = {"transfer": {}}
+    assert _unknown(run("not transfer.from_abroad", unstated), "not transfer.from_abroad")
+    assert _unknown(run("transfer.from_abroad and true", unstated), "transfer.from_abroad")
+    assert run("transfer.from_abroad and false", unstated) is False
+    assert run("transfer.from_abroad or true", unstated) is True
+    assert _unknown(run("transfer.from_abroad or transfer.other_policy_violation", unstated),
+                    "transfer.from_abroad or transfer.other_policy_violation")
 
 
 def test_arithmetic_with_null_is_null(run):
@@ -471,7 +492,9 @@ def test_arithmetic_with_null_is_null(run):
 
 
 def test_quantifiers_over_null_are_over_empty(run):
-    case = {"transfer": {"to_school": {}}}
+    case = {"transfer": {"to_school": {"grade_class_sizes": None}}}
+    assert _unknown(run("any(s in transfer.to_school.grade_class_sizes: true)", {"transfer": {"to_school": {}}}),
+                    "any(s in transfer.to_school.grade_class_sizes: true)")
     assert run("any(s in transfer.to_school.grade_class_sizes: true)", case) is False
     assert run("all(s in transfer.to_school.grade_class_sizes: false)", case) is True
     assert run("count(s in transfer.to_school.grade_class_sizes: true)", case) == 0
@@ -496,11 +519,11 @@ def test_coalesce(run):
 def test_quantifiers_and_variables(run):
     case = {"date": "2025-03-01", "student": {"suspensions": [
         {"start": "2023-09-01", "end": "2024-09-01", "reason": "illness"},
-        {"start": "2024-10-08", "reason": "other"}]}}
+        {"start": "2024-10-08", "end": None, "reason": "other"}]}}
     assert run('any(s in student.suspensions: s.reason == "illness")', case) is True
     assert run('all(s in student.suspensions: s.reason == "illness")', case) is False
     assert run("count(s in student.suspensions: s.start < date)", case) == 2
-    assert run("count(s in student.suspensions: s.end is null)", case) == 1  # schema default null
+    assert run("count(s in student.suspensions: s.end is null)", case) == 1
     assert run("last(student.suspensions).start", case) == D(2024, 10, 8)
     assert run("first(student.suspensions).end", case) == D(2024, 9, 1)
     assert run("any(s in student.suspensions: any(t in student.suspensions: t.start > s.start))", case) is True
@@ -583,21 +606,24 @@ def test_working_days_across_national_day_2025(run):
 # --------------------------------------------------------------------------- compiler: schema defaults
 
 
-def test_schema_defaults_apply_to_absent_fields(run):
-    assert run("student.gaokao_registered", {"student": {}}) is False
-    assert run("student.gaokao_registered == false", {"student": {}}) is True
+def test_no_schema_default_stands_in_for_a_fact(run):
+    # v2: an absent field is unknown, whatever v1's default was; null is "there is none".
+    assert _unknown(run("student.gaokao_registered", {"student": {}}), "student.gaokao_registered")
+    assert _unknown(run("student.gaokao_registered == false", {"student": {}}), "student.gaokao_registered == false")
     assert run("student.gaokao_registered", {"student": {"gaokao_registered": True}}) is True
-    assert run("len(student.suspensions)", {"student": {}}) == 0
-    assert run("transfer.materials", {"transfer": {}}) == []
-    assert run("withdrawal.consecutive_truancy_weeks >= 2", {"withdrawal": {}}) is False
-    assert run("withdrawal.consecutive_truancy_weeks", {"withdrawal": {}}) == 0
-    # No default: absent stays null.
-    assert run("transfer.from_abroad", {"transfer": {}}) is None
+    assert _unknown(run("len(student.suspensions)", {"student": {}}), "len(student.suspensions)")
+    assert run("len(student.suspensions)", {"student": {"suspensions": []}}) == 0
+    assert _unknown(run("withdrawal.consecutive_truancy_weeks >= 2", {"withdrawal": {}}),
+                    "withdrawal.consecutive_truancy_weeks >= 2")
+    # Another action's section (absent at the top level) is none: it reads null.
+    assert run("withdrawal.consecutive_truancy_weeks", {}) is None
 
 
-def test_defaults_apply_inside_quantifiers_and_on_call_results(run):
+def test_an_absent_field_of_a_list_element_is_named_by_its_path(run):
     case = {"student": {"suspensions": [{"start": "2024-09-01", "reason": "other"}]}}
-    assert run("last(student.suspensions).end", case) is None
+    assert _unknown(run("last(student.suspensions).end", case), "student.suspensions[0].end")
+    assert _unknown(run("all(s in student.suspensions: s.end is null)", case), "student.suspensions[0].end is null")
+    case["student"]["suspensions"][0]["end"] = None
     assert run("all(s in student.suspensions: s.end is null)", case) is True
 
 

@@ -210,8 +210,9 @@ _KNOWN = frozenset({
     "type", "enum", "const", "maxLength", "minimum", "maximum", "items", "maxItems", "minItems", "uniqueItems",
     "properties", "required", "additionalProperties", "$ref", "anyOf", "allOf", "format", "pattern",
     "default", "description", "title", "$comment", "$schema", "$id", "$defs",
-    # x-immutable marks facts a registrar cannot change (verify/repair.py): no bearing on the models.
-    "x-action-sections", "x-action-titles", "x-labels", "x-immutable", contract.PERSONAL_DATA_MARK})
+    # x-immutable marks facts a registrar cannot change (verify/repair.py), x-reading says why a
+    # default is definitional (v2: no default may stand in for a fact): no bearing on the models.
+    "x-action-sections", "x-action-titles", "x-labels", "x-immutable", "x-reading", contract.PERSONAL_DATA_MARK})
 _SCALARS: dict[str, Any] = {"string": str, "boolean": bool}
 
 
