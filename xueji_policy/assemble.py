@@ -280,11 +280,14 @@ class Assembler:
             if len(set(dates)) != len(dates):
                 self.add(StructureError(f"参数 {name} 有两个相同生效日期的取值", d["values"].loc,
                                         message_en=f"parameter {name} has two values with one effective date"))
-            if cite is not None:
-                out[name] = Parameter(name=name, title=d["title"].value, type=ptype, cite=cite, values=values,
-                                      unit=d["unit"].value if "unit" in d else None,
-                                      note=d["note"].value if "note" in d else None, loc=py.loc,
-                                      sources=[src for _, _, src in entries])
+            if cite is None:
+                # Reported already (or its article's file is broken): the parameter still exists, so that
+                # the rules naming it are checked, not reported as naming an unknown parameter.
+                cite = _cite_or_blank(d["cite"].value)
+            out[name] = Parameter(name=name, title=d["title"].value, type=ptype, cite=cite, values=values,
+                                  unit=d["unit"].value if "unit" in d else None,
+                                  note=d["note"].value if "note" in d else None, loc=py.loc,
+                                  sources=[src for _, _, src in entries])
         return out
 
     def _param_value(self, raw: Y, ptype: str, name: str):
@@ -572,6 +575,13 @@ class Assembler:
 
 
 _BAD = object()
+
+
+def _cite_or_blank(text) -> Cite:
+    try:
+        return parse_cite(str(text))
+    except CiteSyntaxError:
+        return Cite(article=1)  # any cite: the rule set has an error and is never returned
 
 def _approvals_enum() -> list[str]:
     return list(approval_bodies()[0])
