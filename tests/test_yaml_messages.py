@@ -71,3 +71,13 @@ def test_any_yaml_error_is_chinese(text):
     except RuleError as e:
         assert not _english_left(e.message), (text, e.message)
         assert e.loc.line >= 1 and e.loc.column >= 1
+
+
+def test_calendar_file_yaml_errors_are_chinese_too():
+    from xueji_policy.workdays import WorkCalendar
+
+    with pytest.raises(RuleError) as info:
+        WorkCalendar(files={"rules/calendar/2027.yaml": b"year: 2027\nsource: x\nholidays: [2027-05-01}\n"})
+    e = info.value
+    assert (e.loc.file, e.loc.line) == ("rules/calendar/2027.yaml", 3)
+    assert "方括号列表" in e.message and not _english_left(e.message), e.message

@@ -221,6 +221,16 @@ def load_yaml_bytes(raw: bytes, shown: str) -> Y:
     return load_yaml_text(text, shown)
 
 
+def yaml_error(e: yaml.YAMLError, text: str, shown: str) -> YamlError:
+    """Any PyYAML error while reading ``text`` (the file ``shown``) → one located Chinese ``YamlError``."""
+    src = SourceFile(shown, text)
+    if isinstance(e, yaml.MarkedYAMLError):
+        return _syntax_error(e, src)
+    if isinstance(e, yaml.reader.ReaderError):
+        return _reader_error(e, src)
+    return YamlError("YAML 语法错误：无法解析此文件", src.location(0, 0), message_en=str(e))
+
+
 def _syntax_error(e: yaml.MarkedYAMLError, src: SourceFile) -> YamlError:
     """PyYAML's error → one Chinese message, located where the mistake is (not where PyYAML noticed it)."""
     problem = (e.problem or str(e)).strip()
