@@ -185,3 +185,12 @@ def test_lint_warns_on_a_number_a_parameter_holds(tmp_path):
     (w,) = stale_numbers(load_ruleset(rules, cache=False))
     assert w.kind == "number_in_message" and w.rule == "registration.class_cap"
     assert "“50”" in w.message and "{class_cap}" in w.message
+
+
+def test_a_rendered_rule_is_finished_text():
+    rs = load_ruleset()
+    r = next(r for r in rs.rules if r.templated)
+    params = rs.params_on(rs.effective_from)
+    done = rs.rendered(r, params)
+    assert not done.templated and rs.rendered(done, params) is done
+    assert rs.message(done, params) == done.message == rs.message(r, params)

@@ -264,6 +264,7 @@ class RuleSet:
             out = self._rendered[key] = replace(
                 rule, message=render(rule.message, params),
                 message_unmet=render(rule.message_unmet, params) if rule.message_unmet else None)
+            out.templated = False  # finished text: a literal brace it shows is not a placeholder
         return out
 
     def message(self, rule: Rule, params: dict) -> str:
