@@ -45,7 +45,7 @@ CASES = [
 def _english_left(message: str) -> list[str]:
     """English words outside quotes (a quoted key or token may stay as written)."""
     unquoted = re.sub(r"'[^']*'|\"[^\"]*\"|\{[^}]*\}", "", message)
-    return re.findall(r"[A-Za-z]{3,}", unquoted.replace("YAML", "").replace("Tab", ""))
+    return re.findall(r"[A-Za-z]{3,}", re.sub(r"YAML|Tab|YYYY-MM-DD", "", unquoted))
 
 
 @pytest.mark.parametrize("text, where, phrase", CASES)

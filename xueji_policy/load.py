@@ -154,7 +154,7 @@ class _Builder:
             value = self.constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, OverflowError) as e:
             shown = str(node.value)[:40]
-            what = "日期（应写成 2024-08-16 这样的有效日期）" if node.tag.endswith(":timestamp") else "数字或日期"
+            what = "日期（应为有效日期，写成 YYYY-MM-DD）" if node.tag.endswith(":timestamp") else "数字或日期"
             raise self.err(node, f"无法读取的值 '{shown}'：{what}写法有误", f"unreadable value: {e}") from None
         return Y(value, node, self.src)
 
