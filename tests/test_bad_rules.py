@@ -13,6 +13,8 @@ and what must be reported::
 * ``expect`` — one or more; each must be exactly the first line of one rendered
   error (``RuleError.render()``), so file, line, column, rule id, message and hint
   are all pinned;
+* ``expect-only`` — (a line ``# expect-only``) the errors reported are exactly the ``expect``
+  lines, in that order: a broken file reports its root error, nothing that follows from it;
 * ``expect-caret`` — (belongs to the ``expect`` above it) the 1-based column the
   caret of that error must stand under, in the source line the renderer shows
   (which must be that line of the fixture).  Wide (CJK) characters take two
@@ -67,6 +69,7 @@ class Fixture:
     target: str
     files: dict[str, str]
     expects: list[Expect] = field(default_factory=list)
+    only: bool = False
 
     def source_line(self, shown_file: str, line: int) -> str:
         name = shown_file.split("/", 1)[1]
@@ -92,7 +95,8 @@ def read_fixture(path: Path) -> Fixture:
             assert expects and expects[-1].caret is None, f"{path.name}: expect-caret without its expect"
             expects[-1].caret = int(line[len("# expect-caret: "):])
     assert expects, f"{path.name}: no '# expect:' line"
-    return Fixture(path.stem, m.group(1), files, expects)
+    only = re.search(r"^# expect-only[ \t]*$", chunks[0], re.M) is not None
+    return Fixture(path.stem, m.group(1), files, expects, only)
 
 
 def install(fx: Fixture, tmp_path: Path) -> Path:
@@ -182,6 +186,8 @@ def test_bad_rule_file_is_reported(path, tmp_path, monkeypatch):
         assert exp.line in by_head, f"{path.name}: not reported:\n  {exp.line}\nreported:\n{shown}"
         if exp.caret is not None:
             assert_caret(by_head[exp.line], fx, exp)
+    if fx.only:  # the root error only: nothing cascades from it
+        assert [r.split("\n", 1)[0] for r in renders] == [e.line for e in fx.expects], shown
     # The aggregate message lists them too.
     for exp in fx.expects:
         assert exp.line in str(err).splitlines()

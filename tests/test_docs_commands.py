@@ -1,9 +1,12 @@
 """The README and the docs agree with the code.
 
-* every shell command shown in a ```sh block of README.md or docs/*.md runs (in a scratch copy
-  of the repository's rules, cases and examples) and ends in a documented outcome, exit 0 or 1;
-  a block preceded by ``<!-- not-run: reason -->`` is skipped (kept few: installs, the test
-  suite itself); ``xueji-policy serve`` is started, asked for /healthz and stopped with Ctrl-C;
+* every shell command shown in a ```sh block of README.md, docs/*.md or the staff guides
+  docs/zh/*.md runs (in a scratch copy of the repository's rules, cases and examples) and ends in
+  a documented outcome, exit 0 or 1 — or, in a block preceded by ``<!-- exit: N -->`` (a guide
+  showing a mistake and its message), exactly N; a block preceded by ``<!-- not-run: reason -->``
+  is skipped (kept few: installs, the test suite itself); one preceded by
+  ``<!-- needs-command: NAME -->`` runs once ``xueji-policy NAME`` exists (a command being built);
+  ``xueji-policy serve`` is started, asked for /healthz and stopped with Ctrl-C;
 * the layout section lists every module of the package, and only those;
 * every ``params.X`` named in the docs is a parameter of rules/parameters.yaml;
 * the README's command table states the exit codes each command's ``--help`` states.
@@ -29,8 +32,10 @@ import yaml
 from leakscan import record_output
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "docs" / "zh").glob("*.md"))]
 NOT_RUN = re.compile(r"^<!--\s*not-run:\s*(\S.*?)\s*-->$")
+EXIT = re.compile(r"^<!--\s*exit:\s*(\d)\s*-->$")
+NEEDS = re.compile(r"^<!--\s*needs-command:\s*([\w-]+)\s*-->$")
 
 
 @dataclass
@@ -39,6 +44,8 @@ class Block:
     line: int  # of the opening fence
     commands: list[str]
     not_run: str | None
+    exit: int | None = None  # the exit code every command must end with (a mistake shown on purpose)
+    needs: str | None = None  # a command this block runs only once it exists
 
     @property
     def id(self) -> str:
@@ -57,8 +64,11 @@ def sh_blocks(path: Path) -> list[Block]:
                 i += 1
             before = next((s.strip() for s in reversed(lines[: start - 1]) if s.strip()), "")
             m = NOT_RUN.match(before)
+            e = EXIT.match(before)
+            n = NEEDS.match(before)
             commands = [c for c in body if c.strip() and not c.lstrip().startswith("#")]
-            out.append(Block(path, start, commands, m.group(1) if m else None))
+            out.append(Block(path, start, commands, m.group(1) if m else None,
+                             int(e.group(1)) if e else None, n.group(1) if n else None))
         i += 1
     return out
 
@@ -121,6 +131,11 @@ def _serve(command: str, cwd: Path) -> None:
 
 @pytest.mark.parametrize("block", [b for b in BLOCKS if b.not_run is None], ids=lambda b: b.id)
 def test_every_shell_command_in_the_docs_runs(block, scratch):
+    if block.needs is not None:
+        from xueji_policy.cli.main import COMMANDS
+
+        if block.needs not in COMMANDS:
+            pytest.skip(f"xueji-policy {block.needs} is not built yet")
     for command in block.commands:
         if re.match(r"xueji-policy\s+serve\b", command.strip()):
             _serve(command.strip(), scratch)
@@ -129,7 +144,20 @@ def test_every_shell_command_in_the_docs_runs(block, scratch):
         record_output(command, proc.stdout, proc.stderr)
         err = proc.stderr.decode()
         assert "Traceback" not in err and "内部错误" not in err, err
-        assert proc.returncode in (0, 1), f"{block.id}: `{command}` exited {proc.returncode}:\n{err[-2000:]}"
+        expected = (block.exit,) if block.exit is not None else (0, 1)
+        assert proc.returncode in expected, f"{block.id}: `{command}` exited {proc.returncode}:\n{err[-2000:]}"
+        if block.exit:  # a mistake shown on purpose: the guide shows the message the command prints
+            first = next((line for line in err.splitlines() if line.strip()), "")
+            assert first and first in block.path.read_text(encoding="utf-8"), (block.id, first)
+
+
+def test_the_staff_guides_exist_in_chinese():
+    names = {p.stem for p in (ROOT / "docs" / "zh").glob("*.md")}
+    assert {"修改数字与规则", "黄金案例", "节假日日历文件", "表格批量评估", "常见错误与修改方法"} <= names
+    for p in (ROOT / "docs" / "zh").glob("*.md"):
+        blocks = sh_blocks(p)
+        assert blocks, f"{p.name}: no runnable example"
+        assert not [b for b in blocks if b.not_run], f"{p.name}: every example of a staff guide runs"
 
 
 def test_the_runner_would_catch_a_command_that_fails(scratch):

@@ -17,15 +17,16 @@ from pathlib import Path
 import jsonschema
 
 from .cites import ArticleStructure, Cite, CiteSyntaxError, parse_cite
-from .contract import approval_bodies
+from .contract import approval_bodies, did_you_mean
 from .contract import schema as file_schema  # the one reader of packaged schemas
 from .errors import CheckError, CiteError, DuplicateError, Location, RuleError, RuleSetError, StructureError
 from .lang.builtins import parse_monthday
-from .lang.check import Scope, check_expr, did_you_mean
+from .lang.check import Scope, check_expr
 from .lang.codegen import CodegenError
 from .lang.parse import Source, parse_expr
 from .lang.types import BOOL, DATE, PARAM_TYPES, Type, action_sections, schema_to_type
 from .load import Y, load_yaml_bytes
+from .messages import TemplateError, is_template, placeholders
 from .plan import attach_closures, build_plans
 from .rulefiles import CALENDAR_DIR, RULE_SUFFIXES, SCHEMA_SUFFIXES, RuleFiles, read_rule_files
 from .ruleset import (
@@ -265,22 +266,28 @@ class Assembler:
             d = py.value
             ptype = d["type"].value
             cite = self._cite(d["cite"], articles, None, rule_id=f"params.{name}")
-            values = []
+            entries = []
             for vy in d["values"].value:
                 eff = _as_date(vy.value["effective_from"].value)
                 raw = vy.value["value"]
                 value = self._param_value(raw, ptype, name)
                 if value is not _BAD:
-                    values.append((eff, value))
-            values.sort(key=lambda t: t[0])
+                    source = vy.value["source"].value if "source" in vy.value else None
+                    entries.append((eff, value, source))
+            entries.sort(key=lambda t: t[0])
+            values = [(eff, value) for eff, value, _ in entries]
             dates = [d_ for d_, _ in values]
             if len(set(dates)) != len(dates):
                 self.add(StructureError(f"参数 {name} 有两个相同生效日期的取值", d["values"].loc,
                                         message_en=f"parameter {name} has two values with one effective date"))
-            if cite is not None:
-                out[name] = Parameter(name=name, title=d["title"].value, type=ptype, cite=cite, values=values,
-                                      unit=d["unit"].value if "unit" in d else None,
-                                      note=d["note"].value if "note" in d else None, loc=py.loc)
+            if cite is None:
+                # Reported already (or its article's file is broken): the parameter still exists, so that
+                # the rules naming it are checked, not reported as naming an unknown parameter.
+                cite = _cite_or_blank(d["cite"].value)
+            out[name] = Parameter(name=name, title=d["title"].value, type=ptype, cite=cite, values=values,
+                                  unit=d["unit"].value if "unit" in d else None,
+                                  note=d["note"].value if "note" in d else None, loc=py.loc,
+                                  sources=[src for _, _, src in entries])
         return out
 
     def _param_value(self, raw: Y, ptype: str, name: str):
@@ -484,6 +491,10 @@ class Assembler:
                 outcomes.append(Outcome(vy.value, w[2] if w else None, wy.value if wy else None,
                                         w[1] if w else None))
 
+        for key in ("message", "message_unmet"):
+            if key in d:
+                self._template(d[key], param_types, rid)
+
         eff_from = _opt_date(d.get("effective_from"))
         eff_to = _opt_date(d.get("effective_to"))
         if eff_from and eff_to and eff_to <= eff_from:
@@ -512,6 +523,27 @@ class Assembler:
             reviewed_text_sha256=d["reviewed_text_sha256"].value if "reviewed_text_sha256" in d else None,
             file=ry.src.path, line=ry.loc.line)
         return rule
+
+    def _template(self, y: Y, param_types: dict, rid: str) -> None:
+        """A message's ``{param}`` placeholders: well formed, and each a parameter."""
+        text = y.value
+        if not isinstance(text, str) or not is_template(text):
+            return
+        locate = y.scalar_locator()
+        try:
+            names = placeholders(text)
+        except TemplateError as e:
+            self.add(CheckError(f"消息中的大括号有误：{e.message_zh}", locate(e.offset), rule_id=rid,
+                                message_en=f"malformed message template: {e.message_en}"))
+            return
+        if self.params_failed:
+            return  # parameters.yaml is broken: its own error is the one to fix
+        for name, offset in names:
+            if name not in param_types:
+                hint = did_you_mean(name, param_types)
+                self.add(CheckError(f"消息中的未知参数 '{{{name}}}'（参数见 rules/parameters.yaml）", locate(offset),
+                                    rule_id=rid, message_en=f"unknown parameter {{{name}}} in a message",
+                                    hint=f"是否应为 '{{{hint}}}'？" if hint else None))
 
     def _expr(self, y: Y | None, scope: Scope, rid: str, expect: str, what: str):
         """(source text, checked AST, None) or None after recording the error."""
@@ -543,6 +575,13 @@ class Assembler:
 
 
 _BAD = object()
+
+
+def _cite_or_blank(text) -> Cite:
+    try:
+        return parse_cite(str(text))
+    except CiteSyntaxError:
+        return Cite(article=1)  # any cite: the rule set has an error and is never returned
 
 def _approvals_enum() -> list[str]:
     return list(approval_bodies()[0])

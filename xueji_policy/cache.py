@@ -41,13 +41,14 @@ from .lang import ast as A
 from .lang.builtins import BUILTINS
 from .lang.compile import Compiler
 from .lang.types import OBJECT, Type, schema_to_type
+from .messages import TemplateError, placeholders
 from .plan import attach_closures
 from .rulefiles import CALENDAR_DIR, RULE_SUFFIXES, RuleFiles
 from .ruleset import Article, Outcome, Parameter, Rule, RuleSet
 from .version import __version__
 from .workdays import WorkCalendar, default_calendar
 
-FORMAT = 2
+FORMAT = 3  # 3: parameters carry their values' sources
 KEEP = 8  # entries kept (each rule-set edit makes a new one)
 MAX_ENTRY_BYTES = 32 * 1024 * 1024
 _KEY_BYTES = 32
@@ -243,7 +244,7 @@ def encode(rs: RuleSet, schema_file: str | None = None) -> dict:
         "params": [{"name": p.name, "title": p.title, "type": p.type, "cite": _cite_to(p.cite),
                     "values": [[d.isoformat(), list(v) if isinstance(v, tuple) else
                                 (v.isoformat() if isinstance(v, _dt.date) else v)] for d, v in p.values],
-                    "unit": p.unit, "note": p.note,
+                    "unit": p.unit, "note": p.note, "sources": list(p.sources),
                     "loc": [p.loc.file, p.loc.line, p.loc.column] if p.loc else None} for p in rs.params.values()],
         "constraints": _constraints_to(rs._consistency, enc),
         "lets": enc.lets,
@@ -424,6 +425,18 @@ def _text(v: Any, limit: int = 100_000, optional: bool = True) -> Any:
     return v
 
 
+def _template_ok(text: str, params: dict) -> bool:
+    try:
+        return all(name in params for name, _ in placeholders(text))
+    except TemplateError:
+        return False
+
+
+def _sources(v: Any, n: int) -> list[str | None]:
+    _need(isinstance(v, list) and len(v) == n, "bad parameter sources")
+    return [_text(x, 300) for x in v]
+
+
 def _date_from(s: Any) -> _dt.date | None:
     if s is None:
         return None
@@ -471,7 +484,7 @@ def decode(payload: Any, files: RuleFiles) -> RuleSet:
         loc = p["loc"]
         params[p["name"]] = Parameter(name=p["name"], title=_text(p["title"], optional=False), type=p["type"],
                                       cite=_cite_from(p["cite"]), values=values, unit=_text(p["unit"]),
-                                      note=_text(p["note"]),
+                                      note=_text(p["note"]), sources=_sources(p.get("sources"), len(values)),
                                       loc=Location(str(loc[0]), int(loc[1]), int(loc[2])) if loc else None)
     dec = _Decoder(case_type, params)
     dec.let_table(payload["lets"])
@@ -482,6 +495,8 @@ def decode(payload: Any, files: RuleFiles) -> RuleSet:
         _need(isinstance(r["actions"], list) and set(r["actions"]) <= actions, "unknown action")
         when = dec.ast(r["when_ast"])
         _need(when is not None, "rule without a condition")
+        for text in (r["message"], r["message_unmet"]):  # placeholders name this set's parameters
+            _need(text is None or (isinstance(text, str) and _template_ok(text, params)), "bad message template")
         outcomes = tuple(Outcome(_text(o["value"], 100, optional=False), None, _text(o["when_src"]),
                                  dec.ast(o["when_ast"])) for o in r["outcomes"])
         rules.append(Rule(

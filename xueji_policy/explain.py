@@ -119,7 +119,7 @@ def trace(rs, case: dict, params: dict, allowed: bool = True, day: _dt.date | No
     out = []
     for r in ar.forbids + ar.permits + ar.obligations:
         tracer.shown = set()
-        entry = {"rule": r.id, "cite": r.cite_text, "effect": r.effect, "message": r.message,
+        entry = {"rule": r.id, "cite": r.cite_text, "effect": r.effect, "message": rs.message(r, params),
                  "in_force": r.in_force(day)}
         if not entry["in_force"]:
             out.append(entry)

@@ -7,6 +7,7 @@
   where the product is small, a seeded sample otherwise) on top of the golden cases
   and generated cases of the rule's actions;
 * two permits of one action with different outcomes that can apply to the same case;
+* a number written in a message that a parameter holds (``班额不得超过50人``: write ``{class_cap}``);
 * a rule whose cited text changed since it was last reviewed (``reviewed_text_sha256``
   in the rule file; ``lint --accept`` records the current hash after review).
 """
@@ -27,6 +28,7 @@ from .golden import GoldenResult, rule_coverage
 from .lang import ast as A
 from .lang.kleene import truth
 from .lang.types import BOOL, ENUM, Type
+from .messages import literal_numbers, show_value
 from .privacy import mask_ids_in_text, scrub
 from .ruleset import Rule, RuleSet
 
@@ -90,6 +92,28 @@ def _walk_expanded(e: A.Expr, seen: set[int] | None = None):
 def params_used(rule: Rule) -> set[str]:
     return {n.parts[1] for e in _exprs(rule) for n in _walk_expanded(e)
             if isinstance(n, A.Path) and n.root == "param"}
+
+
+def stale_numbers(rs: RuleSet) -> list[Warning_]:
+    """A number in a rule's message equal to a value of a parameter the rule reads (else one its
+    article sets): written as ``{name}`` it follows the parameter when the number is amended.
+    One warning per number and rule."""
+    out: list[Warning_] = []
+    for r in rs.rules:
+        used = params_used(r)
+        own = {n for n, p in rs.params.items() if p.cite.article == r.article}
+        numbers = dict.fromkeys(n for text in (r.message, r.message_unmet) for n, _ in literal_numbers(text or ""))
+        for number in numbers:
+            for names in (used, own - used):
+                hits = [n for n in sorted(names) if n in rs.params and rs.params[n].type in ("int", "number", "monthday")
+                        and any(show_value(v) == number for _, v in rs.params[n].values)]
+                if hits:
+                    listed = "、".join(f"{n}（{rs.params[n].title}）" for n in hits)
+                    out.append(Warning_("number_in_message",
+                                        f"消息中的“{number}”与参数 {listed}的取值相同：请写成 {{{hits[0]}}}，"
+                                        f"修改参数时消息才会随之改变", _rule_loc(r), r.id))
+                    break
+    return out
 
 
 def finite_paths(rule: Rule) -> dict[tuple[str, ...], list]:
@@ -203,6 +227,9 @@ def lint(rs: RuleSet, results: list[GoldenResult], generated: int = 40, seed: in
     for name, p in rs.params.items():
         if name not in used:
             warnings.append(Warning_("unused_parameter", f"参数 {name}（{p.title}）没有任何规则使用", p.loc))
+
+    # Numbers a message writes out that a parameter holds: the message would go stale on an amendment.
+    warnings += stale_numbers(rs)
 
     # Rules the golden cases do not exercise.
     cov = rule_coverage(rs, results)

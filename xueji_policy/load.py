@@ -9,6 +9,7 @@ Nothing in a rule file is ever executed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,7 +153,9 @@ class _Builder:
         try:
             value = self.constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, OverflowError) as e:
-            raise self.err(node, f"无法读取的值：{e}", f"unreadable value: {e}") from None
+            shown = str(node.value)[:40]
+            what = "日期（应为有效日期，写成 YYYY-MM-DD）" if node.tag.endswith(":timestamp") else "数字或日期"
+            raise self.err(node, f"无法读取的值 '{shown}'：{what}写法有误", f"unreadable value: {e}") from None
         return Y(value, node, self.src)
 
 
@@ -170,13 +173,11 @@ def load_yaml_text(text: str, path: str) -> Y:
             # The pure-Python loader gives the messages (and positions) we translate.
             node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        loc = src.location(mark.line, mark.column) if mark else src.location(0, 0)
-        problem = (e.problem or str(e)).strip()
-        raise YamlError(f"YAML 语法错误：{_yaml_problem_zh(problem)}", loc,
-                        message_en=f"YAML syntax error: {problem}") from None
+        raise _syntax_error(e, src) from None
+    except yaml.reader.ReaderError as e:
+        raise _reader_error(e, src) from None
     except yaml.YAMLError as e:
-        raise YamlError(f"YAML 错误：{e}", src.location(0, 0), message_en=str(e)) from None
+        raise YamlError("YAML 语法错误：无法解析此文件", src.location(0, 0), message_en=str(e)) from None
     except RecursionError:
         raise YamlError("YAML 嵌套层数过多", src.location(0, 0), message_en="YAML nested too deeply") from None
     if node is None:
@@ -220,25 +221,152 @@ def load_yaml_bytes(raw: bytes, shown: str) -> Y:
     return load_yaml_text(text, shown)
 
 
-_PROBLEMS_ZH = {
-    "mapping values are not allowed here": "此处不能出现键值（是否缩进有误？条件中含 ': ' 时请把条件写成 | 块）",
-    "could not find expected ':'": "找不到应有的 ':'（键与值之间要有冒号和空格）",
-    "found character '\\t' that cannot start any token": "不能用制表符（Tab）缩进，请用空格",
-    "expected <block end>, but found '-'": "列表项（-）的缩进与同层不一致",
-    "expected <block end>, but found": "缩进不一致：这一行与同一层的其他键没有对齐",
-    "expected <block mapping start>": "缩进不一致：这一行应与同一层的其他键对齐",
-    "did not find expected key": "缩进不一致或缺少键：这一行与同一层的其他键没有对齐",
-    "did not find expected '-' indicator": "列表项（-）的缩进与同层不一致",
-    "found undefined alias": "未定义的别名",
-    "found unexpected end of stream": "文件意外结束（引号或括号未闭合？）",
-    "found unknown escape character": "字符串中有无法识别的转义字符（\\）",
-    "found unexpected ':'": "此处不应有 ':'（条件中的冒号请放在引号内或写成 | 块）",
-    "while scanning a quoted scalar": "引号未闭合",
+def yaml_error(e: yaml.YAMLError, text: str, shown: str) -> YamlError:
+    """Any PyYAML error while reading ``text`` (the file ``shown``) → one located Chinese ``YamlError``."""
+    src = SourceFile(shown, text)
+    if isinstance(e, yaml.MarkedYAMLError):
+        return _syntax_error(e, src)
+    if isinstance(e, yaml.reader.ReaderError):
+        return _reader_error(e, src)
+    return YamlError("YAML 语法错误：无法解析此文件", src.location(0, 0), message_en=str(e))
+
+
+def _syntax_error(e: yaml.MarkedYAMLError, src: SourceFile) -> YamlError:
+    """PyYAML's error → one Chinese message, located where the mistake is (not where PyYAML noticed it)."""
+    problem = (e.problem or str(e)).strip()
+    context = (e.context or "").strip()
+    mark = e.problem_mark or e.context_mark
+    line, col = (mark.line, mark.column) if mark else (0, 0)
+    zh = _yaml_problem_zh(problem, context)
+    cm = e.context_mark
+    if cm is not None and (problem.startswith("could not find expected ':'") or context.startswith(
+            "while scanning a quoted scalar") or "end of stream" in problem):
+        # The mistake is where the key or quote began; PyYAML notices it a line (or a file) later.
+        line, col = cm.line, cm.column
+        if problem.startswith("could not find expected ':'"):
+            text = src.lines[line] if 0 <= line < len(src.lines) else ""
+            key = re.match(r"[^\s:#]+", text[col:])
+            if key and text[col + key.end():].startswith(":"):
+                zh = f"冒号后面要有空格：应写成 '{key.group(0)}: …'"
+                col += key.end()
+            elif key and col + key.end() < len(text.rstrip()):
+                zh = f"缺少冒号：'{key.group(0)}' 后面应有 ': '（键与值之间要有冒号和空格）"
+                col += key.end()
+            else:
+                zh = "缺少冒号：这一行应写成 键: 值（冒号后面有空格）"
+    elif cm is not None and context.startswith("while parsing a flow") and mark is not None and mark.line > cm.line:
+        # A bracket left open runs into the next lines: the mistake is the bracket.
+        bracket = "[" if "sequence" in context else "{"
+        zh = f"从这里开始的 '{bracket}' 没有闭合（或其中少了 ','）"
+        line, col = cm.line, cm.column
+    elif problem.startswith("mapping values are not allowed here"):
+        line, col, zh = _colon_on_line_before(src, line, col, zh)
+    return YamlError(f"YAML 语法错误：{zh}", src.location(line, col), message_en=f"YAML syntax error: {problem}")
+
+
+def _colon_on_line_before(src: SourceFile, line: int, col: int, zh: str) -> tuple[int, int, str]:
+    """``a:1`` (or ``a 1``) above a ``b: 2`` at the same indentation: PyYAML reads both lines as one text
+    and stumbles on the second colon; the mistake is the line before."""
+    text = src.lines[line] if 0 <= line < len(src.lines) else ""
+    indent = len(text) - len(text.lstrip(" "))
+    k = line - 1
+    while k >= 0 and (not src.lines[k].strip() or src.lines[k].lstrip().startswith("#")):
+        k -= 1
+    if k < 0:
+        return line, col, zh
+    before = src.lines[k]
+    body = before.lstrip(" ")
+    if len(before) - len(body) != indent or body.startswith(("- ", "-\t")) or body.endswith(":"):
+        return line, col, zh
+    m = re.match(r"([^\s:#\[\]{}]+):(?=\S)", body)
+    if m:
+        return k, indent + m.end() - 1, f"冒号后面要有空格：应写成 '{m.group(1)}: …'"
+    if ": " not in body and " #" not in body:
+        key = re.match(r"[^\s#]+", body)
+        if key and key.end() < len(body.rstrip()):
+            return k, indent + key.end(), f"缺少冒号：'{key.group(0)}' 后面应有 ': '（键与值之间要有冒号和空格）"
+    return line, col, zh
+
+
+def _reader_error(e: yaml.reader.ReaderError, src: SourceFile) -> YamlError:
+    before = src.text[:max(e.position, 0)]
+    line = before.count("\n")
+    col = len(before) - (before.rfind("\n") + 1)
+    ch = e.character
+    code = f"#x{ch:04x}" if isinstance(ch, int) else repr(ch)
+    return YamlError(f"YAML 语法错误：文件中有不允许的控制字符（{code}）；请删除它或改为普通文字",
+                     src.location(line, col), message_en=str(e))
+
+
+# PyYAML's problem texts (scanner, parser, composer) → Chinese; {0} is the token or character it names.
+_PROBLEMS_ZH: list[tuple[str, str]] = [
+    (r"mapping values are not allowed here", "此处不能出现键值（是否缩进有误？条件中含 ': ' 时请把条件写成 | 块）"),
+    (r"could not find expected ':'", "缺少冒号：这一行应写成 键: 值（冒号后面有空格）"),
+    (r"found character '\\t' that cannot start any token", "不能用制表符（Tab）缩进，请用空格"),
+    (r"found character (.+) that cannot start any token",
+     "字符 {0} 不能出现在这里；以它开头的文字请放在引号内"),
+    (r"expected <block end>, but found '-'", "列表项（-）的缩进与同层不一致"),
+    (r"expected <block end>, but found '\?'", "缩进不一致：这一行与同一层的其他键没有对齐"),
+    (r"expected <block end>, but found (.+)", "缩进不一致：这一行与同一层的其他键没有对齐（遇到{0}）"),
+    (r"expected ',' or '\]', but got (.+)", "方括号列表 [ … ] 中此处应为 ',' 或 ']'，却遇到{0}（括号不配对？）"),
+    (r"expected ',' or '\}', but got (.+)", "花括号 { … } 中此处应为 ',' 或 '}'，却遇到{0}（括号不配对？）"),
+    (r"expected the node content, but found (.+)", "此处缺少值，却遇到{0}"),
+    (r"expected '<document start>', but found (.+)",
+     "文件中有多余的内容（遇到{0}）：是否缩进有误，或这一行少了 '- ' 或 ':'？"),
+    (r"expected a single document in the stream", "一个文件只能有一个 YAML 文档（不要用 --- 分隔多个文档）"),
+    (r"but found another document", "一个文件只能有一个 YAML 文档（不要用 --- 分隔多个文档）"),
+    (r"found unexpected end of stream", "引号未闭合：从这里开始的引号到文件末尾都没有闭合"),
+    (r"found unexpected document separator", "引号未闭合：从这里开始的引号遇到了文档分隔符（--- 或 ...）"),
+    (r"found unknown escape character (.+)",
+     "双引号文字中有无法识别的转义（反斜杠 \\ 后跟 {0}）；要写反斜杠本身请写两个，或改用单引号"),
+    (r"expected escape sequence of (\d+) hexadecimal numbers, but found (.+)",
+     "双引号文字中的转义应跟 {0} 位十六进制数字，却遇到{1}"),
+    (r"expected chomping or indentation indicators, but found (.+)",
+     "块标记 | 或 > 后面只能跟 +、- 或缩进数字，却遇到{0}"),
+    (r"expected indentation indicator in the range 1-9, but found 0", "块标记 | 或 > 后面的缩进数字应在 1 到 9 之间"),
+    (r"expected a comment or a line break, but found (.+)",
+     "此处之后应直接换行（或写 # 注释），却遇到{0}"),
+    (r"mapping keys are not allowed here", "此处不能出现键（'?'）；以 ? 开头的文字请放在引号内"),
+    (r"sequence entries are not allowed here", "此处不能出现列表项 '-'（是否缩进有误，或 '-' 后少了空格？）"),
+    (r"invalid indentation or unclosed '\[' or '\{'", "缩进有误，或 '[' / '{' 没有闭合"),
+    (r"found undefined alias", "不允许使用 YAML 锚点与别名（& / *）；以 & 或 * 开头的文字请放在引号内"),
+    (r"found duplicate anchor", "不允许使用 YAML 锚点与别名（& / *）；以 & 或 * 开头的文字请放在引号内"),
+    (r"expected alphabetic or numeric character, but found (.+)",
+     "锚点或别名（& / *）写法有误（遇到{0}）；以 & 或 * 开头的文字请放在引号内"),
+    (r"found undefined tag handle (.+)", "不允许的 YAML 标签 {0}；以 ! 开头的文字请放在引号内"),
+    (r"found non-specific tag", "不允许的 YAML 标签 '!'；以 ! 开头的文字请放在引号内"),
+    (r"expected URI.*", "YAML 标签（!）写法有误；以 ! 开头的文字请放在引号内"),
+    (r"expected '>', but found (.+)", "YAML 标签（!<…>）写法有误；以 ! 开头的文字请放在引号内"),
+    (r"expected '!', but found (.+)", "YAML 标签（!）写法有误；以 ! 开头的文字请放在引号内"),
+    (r"expected ' ', but found (.+)", "此处应有空格，却遇到{0}；以 ! 或 % 开头的文字请放在引号内"),
+    (r"expected a digit.*", "YAML 指令（%）写法有误；以 % 开头的文字请放在引号内"),
+    (r"found duplicate YAML directive|found incompatible YAML document|duplicate tag handle",
+     "YAML 指令（%）写法有误；规则文件不需要 % 指令"),
+    (r"found duplicate key", "重复的键"),
+    (r"did not find expected key", "缩进不一致或缺少键：这一行与同一层的其他键没有对齐"),
+    (r"did not find expected '-' indicator", "列表项（-）的缩进与同层不一致"),
+]
+_PROBLEM_RES = [(re.compile(en), zh) for en, zh in _PROBLEMS_ZH]
+
+# PyYAML's token names, as a reader of the file sees them.
+_TOKENS_ZH = {
+    "'<block mapping start>'": " 新的一组键值", "'<block sequence start>'": " 列表", "'<block end>'": " 缩进结束",
+    "'<scalar>'": "文字", "'<stream end>'": "文件末尾", "'<document start>'": "文档分隔符 ---",
+    "'<document end>'": "文档结束符 ...", "'<alias>'": "别名（*）", "'<anchor>'": "锚点（&）", "'<tag>'": "标签（!）",
+    "'<block entry>'": "列表项 '-'", "'<directive>'": "指令（%）",
 }
 
 
-def _yaml_problem_zh(problem: str) -> str:
-    for en, zh in _PROBLEMS_ZH.items():
-        if problem.startswith(en):
+def _token_zh(token: str) -> str:
+    token = token.strip()
+    return _TOKENS_ZH.get(token, f" {token} ").strip()
+
+
+def _yaml_problem_zh(problem: str, context: str = "") -> str:
+    for pattern, zh in _PROBLEM_RES:
+        m = pattern.match(problem)
+        if m:
+            for i, g in enumerate(m.groups()):  # not str.format: the texts show literal braces
+                zh = zh.replace(f"{{{i}}}", g if g.isdigit() else _token_zh(g))
             return zh
-    return problem
+    return "无法识别的写法（请检查这一行的缩进、冒号、引号和括号）"

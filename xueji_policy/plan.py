@@ -46,10 +46,12 @@ def plan_for(rs: RuleSet, action: str, day: _dt.date) -> Plan:
     plan = rs.plans.get(key)
     if plan is None:
         ar = rs.rules_for(action)
-        forbids = tuple(r for r in ar.forbids if r.in_force(day))
-        permits = tuple(r for r in ar.permits if r.in_force(day))
-        obligations = tuple(r for r in ar.obligations if r.in_force(day))
         params = rs.params_on(day)
+        # Messages naming parameters ({class_cap}) are rendered here, once per stretch: the
+        # engine reads the plan's rules' finished reasons.
+        forbids = tuple(rs.rendered(r, params) for r in ar.forbids if r.in_force(day))
+        permits = tuple(rs.rendered(r, params) for r in ar.permits if r.in_force(day))
+        obligations = tuple(rs.rendered(r, params) for r in ar.obligations if r.in_force(day))
         # Function names are fixed: an action's name is data (any text), never part of code.
         decide = build_function("decide", [condition(r) for r in forbids + permits], rs.calendar, params)
         oblige = build_function("oblige", [condition(r) for r in obligations], rs.calendar, params,

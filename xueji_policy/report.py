@@ -49,6 +49,9 @@ def build_context(rs: RuleSet, results: list[GoldenResult]) -> dict:
     for res in results:
         results_by_article.setdefault(res.article, []).append(res)
 
+    # Messages naming parameters ({class_cap}) read with the values in force on the day of the report.
+    today = max(_dt.date.today(), rs.effective_from)
+    values_now = rs.params_on(today)
     articles = []
     for key, row in rows.items():
         art = rs.articles[key]
@@ -59,9 +62,11 @@ def build_context(rs: RuleSet, results: list[GoldenResult]) -> dict:
             except KeyError:
                 continue
             bs = branches.get(rid, [])
+            shown = rs.rendered(r, values_now)
             rules.append({
                 "id": r.id, "cite": r.cite_text, "effect": r.effect, "effect_zh": EFFECT_ZH[r.effect],
-                "actions": r.actions, "message": r.message, "message_unmet": r.message_unmet,
+                "actions": r.actions, "message": shown.message, "message_unmet": shown.message_unmet,
+                "template": r.message if r.templated else None,
                 "when": readable_lines(r.when_ast), "unless": readable_lines(r.unless_ast) if r.unless_ast else None,
                 "due": r.due_src, "outcomes": [(o.value, o.when_src) for o in r.outcomes],
                 "approvals": [APPROVALS_ZH.get(a, a) for a in r.approvals], "reading": r.reading,
@@ -74,7 +79,8 @@ def build_context(rs: RuleSet, results: list[GoldenResult]) -> dict:
                   "decision": (res.decision or {}).get("decision"),
                   "description": _description(res)} for res in results_by_article.get(key, [])]
         params = [{"name": p.name, "title": p.title, "unit": p.unit or "", "cite": p.cite.display(),
-                   "history": [(d.isoformat(), _show(v)) for d, v in p.values], "note": p.note}
+                   "history": [(d.isoformat(), _show(v), p.source_of(i)) for i, (d, v) in enumerate(p.values)],
+                   "note": p.note}
                   for p in rs.params.values() if art.number is not None and p.cite.article == art.number]
         articles.append({"key": key, "label": art.label, "title": art.title, "chapter": art.chapter,
                          "blocks": _text_blocks(art), "rules": rules, "cases": cases, "params": params,

@@ -21,7 +21,7 @@ import datetime as _dt
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from .errors import Location, NotInForceError
 from .lang import ast as A
 from .lang.kleene import Residual, applies
 from .lang.types import Type, action_sections
+from .messages import is_template, placeholders, render
 from .privacy import mask_ids_in_text
 from .workdays import WorkCalendar
 
@@ -78,6 +79,10 @@ class Parameter:
     unit: str | None = None
     note: str | None = None
     loc: Location | None = None
+    sources: list[str | None] = field(default_factory=list)  # each value's source (a notice), as values
+
+    def source_of(self, i: int) -> str | None:
+        return self.sources[i] if i < len(self.sources) else None
 
     def value_on(self, day: _dt.date) -> Any:
         i = bisect.bisect_right([d for d, _ in self.values], day) - 1
@@ -161,6 +166,8 @@ class Rule:
         self.cite_parts = {k: v for k, v in self.cite.to_dict().items() if v is not None}
         self.reason = {"rule": mask_ids_in_text(self.id), **self.cite.to_dict(), "cite": self.cite_text, "message": self.message}
         self.reason_unmet = {**self.reason, "message": self.message_unmet} if self.message_unmet else self.reason
+        # Messages naming parameters ({class_cap}) are rendered per stretch of dates (RuleSet.rendered).
+        self.templated = is_template(self.message) or is_template(self.message_unmet)
 
     def in_force(self, day: _dt.date) -> bool:
         return (self.effective_from is None or self.effective_from <= day) and \
@@ -206,6 +213,7 @@ class RuleSet:
     _fast_validator: Any = field(default=None, repr=False)
     plans: dict = field(default_factory=dict, repr=False)  # the plan stage's cache (plan.py)
     _reason_models: dict = field(default_factory=dict, repr=False)
+    _rendered: dict = field(default_factory=dict, repr=False)  # (rule id, values) → the rule, messages filled in
     _info_model: Any = field(default=None, repr=False)
     _consistency: Any = field(default=None, repr=False)
     consistency_factory: Any = field(default=None, repr=False)  # RuleSet → its compiled constraints
@@ -242,9 +250,31 @@ class RuleSet:
             from .models import Reason
 
             model = Reason.model_validate(reason)
-            if any(reason is r.reason or reason is r.reason_unmet for r in self.rules):
+            if any(reason is r.reason or reason is r.reason_unmet
+                   for r in (*self.rules, *self._rendered.values())):
                 self._reason_models[id(reason)] = model  # only this set's own dicts: their ids stay theirs
         return model
+
+    def rendered(self, rule: Rule, params: dict) -> Rule:
+        """``rule`` with the ``{param}`` placeholders of its messages filled in from ``params``.
+
+        One copy per rule and values, kept: the plan stage asks once per stretch of dates, so a
+        decision reads finished text.  A rule without placeholders is returned as it is."""
+        if not rule.templated:
+            return rule
+        names = [n for text in (rule.message, rule.message_unmet) if text for n, _ in placeholders(text)]
+        key = (rule.id, tuple(repr(params.get(n)) for n in names))
+        out = self._rendered.get(key)
+        if out is None:
+            out = self._rendered[key] = replace(
+                rule, message=render(rule.message, params),
+                message_unmet=render(rule.message_unmet, params) if rule.message_unmet else None)
+            out.templated = False  # finished text: a literal brace it shows is not a placeholder
+        return out
+
+    def message(self, rule: Rule, params: dict) -> str:
+        """The rule's message as a decision states it under ``params``."""
+        return render(rule.message, params) if rule.templated else rule.message
 
     def info_model(self):
         """The pydantic RulesetInfo of this set (built once)."""

@@ -165,13 +165,10 @@ class _OverrideParser:
         self.lines = text.splitlines()
         try:
             root = _yaml().compose(text, Loader=_yaml().SafeLoader)
-        except _yaml().MarkedYAMLError as e:
-            mark = e.problem_mark or e.context_mark
-            loc = self._loc(mark.line, mark.column) if mark else self._loc(0, 0)
-            problem = e.problem or e.context or "YAML 语法错误"
-            raise YamlError(f"YAML 语法错误：{problem}", loc, message_en=f"YAML syntax error: {problem}") from None
         except _yaml().YAMLError as e:
-            raise YamlError(f"YAML 语法错误：{e}", self._loc(0, 0), message_en=f"YAML syntax error: {e}") from None
+            from .load import yaml_error  # the one translation of PyYAML's messages (error path only)
+
+            raise yaml_error(e, text, self.file) from None
 
         if root is None:
             raise self.error(None, "文件为空", "the file is empty")
@@ -379,7 +376,7 @@ class WorkCalendar:
         nxt = self.last_year() + 1
         when = f"还有 {left} 天" if left >= 0 else f"已过 {-left} 天"
         return (f"节假日安排数据只到 {end}（{when}）；国务院办公厅公布 {nxt} 年节假日安排后，"
-                f"请按通知添加 rules/calendar/{nxt}.yaml（格式见 docs/language.md 的“节假日日历文件”）")
+                f"请按通知添加 rules/calendar/{nxt}.yaml（格式见 docs/zh/节假日日历文件.md）")
 
     def source(self, year: int) -> str:
         """Where ``year``'s schedule comes from (the override's ``source`` or chinesecalendar)."""

@@ -122,9 +122,19 @@ def _depth(e: A.Expr) -> int:
     return deepest
 
 
+# Comparison signs as typed by an input method or copied from the regulation: the operator to write.
+_OPERATORS = {"≥": ">=", "⩾": ">=", "≧": ">=", "≤": "<=", "⩽": "<=", "≦": "<=", "≠": "!=", "＝": "==",
+              "＜": "<", "＞": ">", "！": "!=", "＆": "and", "｜": "or", "＋": "+", "－": "-", "−": "-"}
+_OPERATOR_ZH = {">=": "大于或等于", "<=": "小于或等于", "!=": "不等于", "==": "等于", "<": "小于", ">": "大于",
+                "and": "并且", "or": "或者", "+": "加", "-": "减"}
+
+
 def _char_hint(ch: str) -> str | None:
+    if ch in _OPERATORS:
+        op = _OPERATORS[ch]
+        return f"请用 {op}（{_OPERATOR_ZH[op]}）；条件中的运算符只用半角：>=、<=、==、!=、<、>、and、or、not"
     fullwidth = {"（": "(", "）": ")", "，": ",", "：": ":", "“": '"', "”": '"', "‘": "'", "’": "'",
-                 "＝": "=", "＜": "<", "＞": ">", "【": "[", "】": "]", "。": "."}
+                 "【": "[", "】": "]", "。": ".", "．": ".", "［": "[", "］": "]", "＂": '"', "＇": "'"}
     if ch in fullwidth:
         return f"是否应为半角字符 {fullwidth[ch]!r}？"
     if ch == "=":
@@ -142,6 +152,8 @@ def _char_hint(ch: str) -> str | None:
         if latin.isascii() and latin.isalnum():
             name = unicodedata.name(ch, "")
             return f"{ch!r}（{name}，U+{ord(ch):04X}）看起来像英文字母 {latin!r}，但不是；请用英文字母重新输入"
+        if len(latin) == 1 and latin.isascii() and latin.isprintable() and not latin.isspace():
+            return f"是否应为半角字符 {latin!r}？"  # another full-width sign
         return "字段名只能使用英文字母、数字和下划线；中文请写在引号内"
     return None
 
