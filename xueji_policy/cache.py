@@ -457,13 +457,16 @@ def decode(payload: Any, files: RuleFiles) -> RuleSet:
     params = {}
     for p in payload["params"]:
         _need(isinstance(p["name"], str) and bool(_IDENT.match(p["name"])), "bad parameter name")
-        _need(p["type"] in ("int", "number", "date", "monthday", "string", "bool"), "bad parameter type")
+        _need(p["type"] in ("int", "number", "date", "monthday", "string", "bool", "string_list"), "bad parameter type")
         values = []
         for d, v in p["values"]:
             if p["type"] == "date":
                 v = _dt.date.fromisoformat(v)
             elif p["type"] == "monthday":
                 _need(isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) for x in v), "bad month-day")
+                v = tuple(v)
+            elif p["type"] == "string_list":
+                _need(isinstance(v, list) and all(isinstance(x, str) for x in v), "bad string list")
                 v = tuple(v)
             else:
                 _need(isinstance(v, _SCALARS), "bad parameter value")
