@@ -70,8 +70,9 @@ def package_digest() -> str:
     """What of the package shapes a compiled rule set besides its version: schemas and grammar."""
     sha = hashlib.sha256()
     pkg = resources.files("xueji_policy")
+    # The consistency constraints are compiled into the entry too: an edit to them must miss the cache.
     for rel in sorted(["schemas/case.schema.json", "schemas/decision.schema.json", "schemas/rule-file.schema.json",
-                       "schemas/parameters.schema.json", "lang/grammar.lark"]):
+                       "schemas/parameters.schema.json", "schemas/case.consistency.yaml", "lang/grammar.lark"]):
         try:
             sha.update(rel.encode() + b"\0" + pkg.joinpath(rel).read_bytes() + b"\0")
         except OSError:
