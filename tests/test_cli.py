@@ -74,7 +74,7 @@ def test_check_passes_on_the_shipped_rules():
 @pytest.mark.parametrize("old,new,expect", [
     ("transfer.to_school.enrollment >= params.school_cap", "transfer.to_shcool.enrollment >= params.school_cap",
      "未知字段 'transfer.to_shcool.enrollment'（是否应为 'to_school'？）"),
-    ("when: date < window_start or date > window_end", "when: date < window_start or date > 14",
+    ("when: started < window_start or started > window_end", "when: started < window_start or started > 14",
      "不能比较日期与整数"),
     ("cite: 第十三条第（一）项第4目", "cite: 第十三条第（一）项第14目", "第十三条第（一）项没有第14目"),
 ])

@@ -204,7 +204,9 @@ def test_planted_mutants_are_refuted_with_valid_counterexamples(tmp_path, file, 
 properties:
   - id: window-is-two-weeks
     action: transfer_in
-    given: date > add_days(transfer.semester_start, 14) or date < add_days(transfer.semester_start, -14)
+    given: |
+      coalesce(transfer.started_on, date) > add_days(transfer.semester_start, 14)
+      or coalesce(transfer.started_on, date) < add_days(transfer.semester_start, -14)
     expect: deny
 """)})
     # The property holds on the shipped rules …
@@ -214,7 +216,9 @@ properties:
 properties:
   - id: window-is-two-weeks
     action: transfer_in
-    given: date > add_days(transfer.semester_start, 14) or date < add_days(transfer.semester_start, -14)
+    given: |
+      coalesce(transfer.started_on, date) > add_days(transfer.semester_start, 14)
+      or coalesce(transfer.started_on, date) < add_days(transfer.semester_start, -14)
     expect: deny
 """)[0]).status == "proved"
     # … and is refuted on the mutant, with a case that validates and that evaluate decides against it.

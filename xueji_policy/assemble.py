@@ -292,11 +292,15 @@ class Assembler:
 
     def _param_value(self, raw: Y, ptype: str, name: str):
         v = raw.value
+        if ptype == "string_list" and isinstance(v, list):  # the loader wraps each item with its position
+            v = [x.value if isinstance(x, Y) else x for x in v]
         ok = {
             "int": lambda: isinstance(v, int) and not isinstance(v, bool),
             "number": lambda: isinstance(v, (int, float)) and not isinstance(v, bool),
             "bool": lambda: isinstance(v, bool),
             "string": lambda: isinstance(v, str),
+            # a list of names (营口市的区、县级市); a tuple, so a stretch's parameter values stay immutable
+            "string_list": lambda: isinstance(v, list) and len(v) <= 200 and all(isinstance(x, str) for x in v),
         }
         if ptype in ok:
             if not ok[ptype]():
@@ -306,7 +310,7 @@ class Assembler:
             if ptype in ("int", "number") and abs(v) > 10**12:
                 self.add(CheckError(f"参数 {name} 的取值过大", raw.loc, message_en="value too large"))
                 return _BAD
-            return v
+            return tuple(v) if ptype == "string_list" else v
         if ptype == "date":
             try:
                 return _as_date(v)

@@ -71,8 +71,9 @@ def package_digest() -> str:
     """What of the package shapes a compiled rule set besides its version: schemas and grammar."""
     sha = hashlib.sha256()
     pkg = resources.files("xueji_policy")
+    # The consistency constraints are compiled into the entry too: an edit to them must miss the cache.
     for rel in sorted(["schemas/case.schema.json", "schemas/decision.schema.json", "schemas/rule-file.schema.json",
-                       "schemas/parameters.schema.json", "lang/grammar.lark"]):
+                       "schemas/parameters.schema.json", "schemas/case.consistency.yaml", "lang/grammar.lark"]):
         try:
             sha.update(rel.encode() + b"\0" + pkg.joinpath(rel).read_bytes() + b"\0")
         except OSError:
@@ -470,13 +471,16 @@ def decode(payload: Any, files: RuleFiles) -> RuleSet:
     params = {}
     for p in payload["params"]:
         _need(isinstance(p["name"], str) and bool(_IDENT.match(p["name"])), "bad parameter name")
-        _need(p["type"] in ("int", "number", "date", "monthday", "string", "bool"), "bad parameter type")
+        _need(p["type"] in ("int", "number", "date", "monthday", "string", "bool", "string_list"), "bad parameter type")
         values = []
         for d, v in p["values"]:
             if p["type"] == "date":
                 v = _dt.date.fromisoformat(v)
             elif p["type"] == "monthday":
                 _need(isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) for x in v), "bad month-day")
+                v = tuple(v)
+            elif p["type"] == "string_list":
+                _need(isinstance(v, list) and all(isinstance(x, str) for x in v), "bad string list")
                 v = tuple(v)
             else:
                 _need(isinstance(v, _SCALARS), "bad parameter value")

@@ -154,6 +154,7 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
                 entry["needs"] = list(merge(*unknown))
                 hanging += [(r, x) for x in unknown]
             obligations.append(entry)
+        warnings += deadline_passed_warnings(obligations, data["date"])
     if hanging:
         extra["needs"] = _needs(hanging)
     if undetermined:
@@ -281,6 +282,22 @@ def _obligations_one_by_one(rules: tuple, data: dict, params: dict, warnings: li
                              "message": f"{e.year} 年节假日安排尚未公布，暂不能计算期限（按工作日计算）；"
                                         f"公布后添加 rules/calendar/{e.year}.yaml 即可算出"})
         out.append((i, due, cond))
+    return out
+
+
+def deadline_passed_warnings(obligations: list[dict], case_date: str) -> list[dict]:
+    """A ``deadline_passed`` warning for each obligation already due before the case's own date.
+
+    Such limits bind the school or the bureau, not the student: the action is still decided as
+    the rules say, and the late obligation is still owed (e.g. a cancellation reported after its
+    working days, a registration check whose 9月30日 has passed). Generic: any rule's due date.
+    """
+    out = []
+    for o in obligations:
+        due = o.get("due")
+        if isinstance(due, str) and due < case_date:  # ISO dates order as strings
+            out.append({"code": "deadline_passed", "rule": o["rule"], "cite": o["cite"],
+                        "message": f"期限 {due} 在案例日期 {case_date} 已过，仍须履行：{o['message']}"})
     return out
 
 

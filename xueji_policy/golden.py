@@ -11,6 +11,8 @@ A golden file is ``{"case": {…}, "expect": {…}}`` where ``expect`` holds
 * ``obligations`` (optional): ``[{"rule": id | "cite": cite, "due": "YYYY-MM-DD" | null}]`` that must
   be present (matched by rule id, or by cite when no id is given);
 * ``approvals`` (optional): the exact approvals;
+* ``warnings`` (optional): ``[{"code": …, "rule": id, "cite": cite}]`` (any of the three) that must be
+  among the decision's ``warnings``; ``[]`` says the decision has none;
 * or ``error``: the ``code`` of the error the case must raise (e.g. ``not_in_force``).
 
 The keys allowed are ``EXPECT_KEYS`` (one place: a new kind of expectation is added there and
@@ -34,7 +36,8 @@ from .ruleset import RuleSet
 
 #: Keys of a golden file, and of its ``expect``. Add a new kind of expectation here (and in ``compare``).
 GOLDEN_KEYS = ("description", "case", "expect")
-EXPECT_KEYS = ("decision", "outcome", "cites", "rules", "obligations", "approvals", "needs", "error")
+EXPECT_KEYS = ("decision", "outcome", "cites", "rules", "obligations", "approvals", "needs", "warnings",
+               "error")
 
 # An article's folder in a cases directory: cases/13/, cases/annex-1/.
 _ARTICLE_DIR = re.compile(r"^(\d+|annex-\d+)$")
@@ -255,6 +258,22 @@ def compare(decision: dict, expect: dict) -> list[str]:
     for path in expect.get("needs", []):
         if path not in got_needs:
             problems.append(f"缺少待补充事实 {path}（实际：{'、'.join(got_needs) or '无'}）")
+    problems += _compare_warnings(decision.get("warnings", []), expect)
+    return problems
+
+
+def _compare_warnings(got: list[dict], expect: dict) -> list[str]:
+    if "warnings" not in expect:
+        return []
+    want = expect["warnings"]
+    if not want and got:
+        return [f"不应有提醒，实际有 {'、'.join(w['code'] + '（' + str(w.get('cite')) + '）' for w in got)}"]
+    problems = []
+    for w in want:
+        keys = [k for k in ("code", "rule", "cite") if k in w]
+        if not any(all(g.get(k) == w[k] for k in keys) for g in got):
+            shown = "、".join(f"{k}={w[k]}" for k in keys)
+            problems.append(f"缺少提醒 {shown}（实际：{'、'.join(g['code'] for g in got) or '无'}）")
     return problems
 
 

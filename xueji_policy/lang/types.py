@@ -89,7 +89,7 @@ T_ANY = Type(ANY, nullable=True)
 
 # The types a parameter (rules/parameters.yaml) may have, by their name in that file.
 PARAM_TYPES = {"int": T_INT, "number": T_NUMBER, "date": T_DATE, "monthday": T_MONTHDAY, "string": T_STRING,
-               "bool": T_BOOL}
+               "bool": T_BOOL, "string_list": Type(LIST, elem=T_STRING)}
 
 
 def list_of(t: Type, nullable: bool = False) -> Type:

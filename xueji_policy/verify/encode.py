@@ -344,6 +344,9 @@ class Encoder:
         if isinstance(value, str):
             self.named_strings.add(self.code(value))
         kind = self.param_types.get(name)
+        if kind == "string_list":  # a tuple of names (not a month-day): a constant list of strings
+            self.named_strings.update(self.code(s) for s in value)
+            return self.const(list(value))
         return self.const(value, kind={"number": "real", "date": "date"}.get(kind or "", None))
 
     def e_Field(self, e: A.Field, env) -> Val:

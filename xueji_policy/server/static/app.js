@@ -182,6 +182,11 @@ async function evaluateCase() {
     parts.push(el("div", { class: "box" }, el("h3", {}, "须办理"), ul));
   }
   if (body.approvals.length) parts.push(el("p", {}, `审批/核准：${body.approvals.map((a) => label("approvals", a)).join("、")}`));
+  if ((body.warnings || []).length) {  // reminders that do not change the decision (e.g. deadline_passed)
+    const ul = el("ul");
+    for (const w of body.warnings) ul.append(el("li", {}, w.cite ? citeLink(w.cite) : "", w.cite ? "：" : "", w.message));
+    parts.push(el("div", { class: "box", id: "warnings" }, el("h3", {}, "提醒"), ul));
+  }
   parts.push(el("details", {}, el("summary", {}, "逐条说明"), el("pre", { class: "explain" }, body.text || "")));
   out.replaceChildren(...parts);
 }
