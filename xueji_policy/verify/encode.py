@@ -7,10 +7,15 @@ the schema's enums name, plus "some other string" codes; a list is a bounded seq
 a length and ``LIST_BOUND`` element slots); an object is read field by field (``SymObj``).
 
 Facts.  Each field of the case has its own variables, created when a rule first reads it: ``has``
-(the field is present in the case — required fields always are), ``nn`` (present and not null,
-for nullable fields) and its value.  *What an absent field reads as* is decided in one place,
-``SymObj.get``: today the engine's two-valued rule, "absent ⇒ the schema default, or null"; a
-three-valued (unknown) semantics changes that function only.
+(the field is present in the case), ``nn`` (not null, for nullable fields) and its value.  *What
+an absent field reads as* is decided in one place, ``SymObj.get``.  Since contract v2 an absent
+fact is unknown and a case that leaves out a fact its rules read may be ``undetermined``: the
+solver reasons about **complete** cases — every field a rule reads is stated (``has`` is true;
+``null`` where the schema allows it is "there is none") — where the engine decides in two values.
+That is enough for the properties: by Kleene monotonicity (tests/test_three_valued.py), a case
+with unknown facts is decided like every one of its completions or left undetermined, so "no
+complete case is allowed" means no case is.  ``known(x)`` is true of a complete case and
+``stated_or(a, b)`` reads as ``coalesce(a, b)``.
 
 Domains.  Every variable is constrained to what makes the case valid against ``case.schema.json``
 (enum values, ``minimum``/``maximum``, list lengths ≤ ``maxItems`` and ≤ ``LIST_BOUND``) and dates
@@ -119,7 +124,7 @@ class SymObj:
         if fs is None:
             raise Unsupported(f"unknown field {self.key}.{name}")
         key = f"{self.key}.{name}" if self.key else name
-        has = TRUE if name in self.shape.required else self.enc.bool_var("has", key)
+        has = TRUE  # v2: complete cases (module docstring) — every field read is stated
         if hit is None:
             hit = self._fields[name] = self.enc.value_var(key, fs)
         return has, hit
@@ -127,14 +132,12 @@ class SymObj:
     def get(self, name: str, there) -> Val:
         """Field ``name`` read from this object when the object itself is ``there``.
 
-        THE one place that says what an absent fact reads as (two-valued: the schema default,
-        or null).  A three-valued semantics replaces the ``default`` branch here."""
+        THE one place that says what an absent fact reads as: complete cases state every field
+        a rule reads (v2, module docstring); a field of a null object reads null."""
         if not self.key and name in self.enc.absent:
             return NULL  # another action's section: the schema forbids it in this case
         has, value = self.raw(name)
-        fs = self.shape.props[name]
-        default = self.enc.const(fs.default, fs) if fs.has_default else NULL
-        return ite(z3.And(_bool(there), has), value, default)
+        return ite(z3.And(_bool(there), has), value, NULL)
 
 
 class IteObj:
@@ -153,9 +156,7 @@ def get_field(enc: Encoder, obj: Val, name: str) -> Val:
         return o.get(name, obj.ok)
     # An object chosen by a condition (last(list), coalesce): read the field from each side.
     inner = ite(o.c, get_field(enc, o.a, name), get_field(enc, o.b, name))
-    fs = o.shape.props[name]
-    default = enc.const(fs.default, fs) if fs.has_default else NULL
-    return ite(_bool(obj.ok), inner, default)
+    return ite(_bool(obj.ok), inner, NULL)  # a field of a null object reads null
 
 
 # --------------------------------------------------------------------------- the encoder
@@ -441,7 +442,9 @@ class Encoder:
         if name == "date" and len(e.args) == 1 and isinstance(e.args[0], A.Literal):
             return self.const(e.args[0].value, kind="date")
         args = [self.expr(a, env) for a in e.args]
-        if name == "coalesce":
+        if name == "known":  # complete cases state every fact (module docstring)
+            return Val("bool", TRUE, z3.BoolVal(True))
+        if name in ("coalesce", "stated_or"):  # the same on a complete case
             a, b = args
             if a.kind == "null":
                 return b
