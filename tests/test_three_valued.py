@@ -157,3 +157,50 @@ def test_the_removal_experiment_finds_no_allow_resting_on_an_unstated_fact(name)
             flags = [(r, r.applies(case, params, {})) for r in ar.forbids + ar.permits if r.in_force(day)]
             assert all(f is False for r, f in flags if r.effect == "forbid"), (name, p)
             assert any(f is True for r, f in flags if r.effect == "permit"), (name, p)
+
+
+UNDETERMINED = ROOT / "tests" / "fixtures" / "undetermined_transfer_in.json"
+
+
+def test_the_typed_facade_carries_needs_and_residuals():
+    from xueji_policy import evaluate
+
+    case = json.loads(UNDETERMINED.read_text("utf-8"))
+    d = evaluate(case)
+    assert d.decision == "undetermined" and not d.allowed
+    assert [n.path for n in d.needs] == ["transfer.other_policy_violation"]
+    assert d.undecided[0].residual == "transfer.other_policy_violation == true"
+    assert d.to_dict() == evaluate_dict(case)
+
+
+def test_the_text_says_it_cannot_decide_yet_and_what_to_provide_in_chinese_labels():
+    from xueji_policy.explain import decision_text
+
+    text = decision_text(evaluate_dict(json.loads(UNDETERMINED.read_text("utf-8"))))
+    assert "尚不能决定" in text
+    assert "请补充以下事实" in text
+    assert "其他违反有关政策规定的情形（transfer.other_policy_violation）" in text  # the schema's Chinese name
+
+
+def test_an_obligation_that_hangs_on_an_unstated_fact_is_conditional(tmp_path):
+    """On an allow, an obligation whose condition reads an unstated fact is listed with what is
+    left of its condition and the facts it needs — never guessed either way."""
+    import shutil
+
+    root = tmp_path / "rules"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "library_rules", root)
+    rule = root / "2.yaml"
+    rule.write_text(rule.read_text("utf-8").replace(
+        "  - id: renew.new_due", "  - id: renew.teacher_note\n    cite: 第二条\n    actions: [renew]\n"
+        "    effect: obligation\n    when: loan.renewals == 0\n    message: 登记续借\n"
+        "  - id: renew.new_due"), "utf-8")
+    from xueji_policy.pipeline import load_ruleset
+
+    rs = load_ruleset(root, cache=False)
+    d = evaluate_dict({"action": "renew", "date": "2025-09-26", "reader": {"kind": "teacher"},
+                       "loan": {"due": "2025-09-30"}}, ruleset=rs)
+    assert d["decision"] == "allow"
+    owed = {o["rule"]: o for o in d["obligations"]}
+    assert owed["renew.teacher_note"]["condition"] == "loan.renewals == 0"
+    assert owed["renew.teacher_note"]["needs"] == ["loan.renewals"]
+    assert [n["path"] for n in d["needs"]] == ["loan.renewals"]

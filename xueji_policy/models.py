@@ -394,7 +394,8 @@ def decision_from_dict(d: dict, ruleset: Any = None) -> DecisionModel:
     and the decision is put together from parts — the tests hold the result equal to
     the validated one on every case they generate.
     """
-    if ruleset is None:
+    if ruleset is None or any(k in d for k in _OPEN_KEYS):
+        # An undetermined or conditional decision (v2) is the rare path: validated in full.
         return Decision.model_validate(d)
     reason = ruleset.reason_model
     obligations = []
@@ -412,6 +413,8 @@ def decision_from_dict(d: dict, ruleset: Any = None) -> DecisionModel:
 
 
 _OBLIGATION_DEFAULTS = dict.fromkeys(_OBLIGATION_OPTIONAL)
+# Keys of a decision that hangs on unstated facts (v2); every other optional key is assembled.
+_OPEN_KEYS = tuple(k for k in _DECISION_OPTIONAL if k not in ("trace", "warnings"))
 
 
 _set_dict = object.__setattr__
