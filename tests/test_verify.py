@@ -599,3 +599,36 @@ def test_shadowed_permits_agree_with_exhaustive_enumeration(tmp_path):
         without = load_ruleset(_library_with(tmp_path, f"without-{pid}", [p for p in SHADOW_PLANTS if p != pid]))
         differs = [c for c, d in zip(cases, full) if _what_a_decision_says(evaluate_dict(c, ruleset=without)) != d]
         assert (not differs) == (pid in shadowed), (pid, differs[:1])
+
+
+def test_never_and_always_applying_rules_agree_with_exhaustive_enumeration(tmp_path):
+    from xueji_policy.verify.lintproofs import prove_rules
+
+    rules = _library_with(tmp_path, "dead", [])
+    p = rules / "1.yaml"
+    p.write_text(p.read_text(encoding="utf-8") + """
+  - id: borrow.planted_dead
+    cite: 第一条第一款
+    actions: [borrow]
+    effect: forbid
+    when: reader.books_out < 0
+    message: 永不适用（测试）
+""", encoding="utf-8")
+    rs = load_ruleset(rules)
+    proofs = prove_rules(rs)
+    found = {(f.kind, f.rule) for f in proofs.findings}
+    assert ("never_applies", "borrow.planted_dead") in found
+    assert ("always_applies", "borrow.allowed") in found  # every reader is a student or a teacher
+    cases = list(_library_cases())
+    for r in rs.rules:
+        if r.effect == "obligation":
+            continue
+        seen = {r.applies(c, rs.params_on(_dt.date.fromisoformat(c["date"])), {}) for c in cases
+                if c["action"] in r.actions and r.in_force(_dt.date.fromisoformat(c["date"]))}
+        assert r.id in proofs.settled
+        if ("never_applies", r.id) in found:
+            assert seen == {False}, r.id
+        elif ("always_applies", r.id) in found:
+            assert seen == {True}, r.id
+        else:  # proved to apply to some valid case and not to another: small domains show both here
+            assert seen == {True, False}, r.id
