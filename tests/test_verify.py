@@ -181,6 +181,9 @@ MUTANTS = [
     ("21.yaml", "when: sanction.school_council_approved == false", "when: false", "sanction-needs-the-school-council"),
     # a parameter changed: the transfer window widened from 14 to 20 days
     ("parameters.yaml", None, None, "window-is-two-weeks"),
+    # a forbid dropped: resumption with no suspension on record (found by verify, fixed in 14.yaml)
+    ("14.yaml", "when: len(student.suspensions) == 0\n    message: 复学", "when: false\n    message: 复学",
+     "resumption-needs-a-recorded-suspension"),
     # the cap on suspensions off by one
     ("14.yaml", "when: len(student.suspensions) >= params.suspension_max_times",
      "when: len(student.suspensions) > params.suspension_max_times", "no-third-suspension"),
