@@ -80,6 +80,9 @@ def test_lint_flags_planted_problems(tmp_path):
         and "transfer.planted_next_grade" in conflicts[0].message
     assert {w.rule for w in k["cite_text_changed"]} >= {"transfer.target_full"}
     assert {w.rule for w in k["untested_rule"]} >= {"transfer.planted_dead"}
+    # z3 is installed with the test extra: dead rules and conflicts are proved, never sampled.
+    assert all(w.method == "proof" for w in k["never_applies"] + conflicts)
+    assert conflicts[0].message.startswith("已证明")
     # The file positions point at the rules.
     dead = k["never_applies"][0]
     assert dead.loc.file.endswith("13.yaml") and dead.loc.line > 200
@@ -92,9 +95,37 @@ def test_accept_records_the_review_and_silences_the_warning(tmp_path):
     p.write_text(p.read_text(encoding="utf-8").replace("4.转入学校已达到校额上限3000人的", "4.转入学校已达到校额上限3200人的"),
                  encoding="utf-8")
     run = lambda *a: subprocess.run([sys.executable, "-m", "xueji_policy", "lint", "--rules", str(rules),
-                                     "--cases", str(ROOT / "cases"), "--json", *a], capture_output=True, cwd=ROOT,
+                                     "--cases", str(ROOT / "cases"), "--json", "--sample", *a], capture_output=True, cwd=ROOT,
                                     timeout=300)
     before = json.loads(run().stdout)
     assert any(w["kind"] == "cite_text_changed" for w in before)
     after = json.loads(run("--accept").stdout)
     assert not any(w["kind"] == "cite_text_changed" for w in after)
+
+
+def _planted(tmp_path) -> Path:
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    (rules / "13.yaml").write_text((rules / "13.yaml").read_text(encoding="utf-8") + PLANTED, encoding="utf-8")
+    return rules
+
+
+def test_without_z3_lint_samples_and_says_so(tmp_path, monkeypatch, capsys):
+    import xueji_policy.lint as lint_module
+    from xueji_policy.cli.main import main
+
+    monkeypatch.setattr(lint_module, "proofs_available", lambda: False)
+    rules = _planted(tmp_path)
+    assert main(["lint", "--rules", str(rules), "--cases", str(ROOT / "cases"), "--json"]) == 1
+    captured = capsys.readouterr()
+    assert "未安装 z3-solver" in captured.err and "未经证明" in captured.err
+    warnings = json.loads(captured.out)
+    sampled = [w for w in warnings if w["kind"] in ("never_applies", "conflicting_permits")]
+    assert {w["rule"] for w in sampled} == {"transfer.planted_dead", "transfer.planted_next_grade"}
+    assert all(w["method"] == "sample" for w in sampled)
+    assert all(w["message"].startswith("抽样所得（未经证明）") for w in sampled if w["kind"] == "never_applies")
+    assert all("抽样找到" in w["message"] for w in sampled if w["kind"] == "conflicting_permits")
+    # --prove insists on a proof: without z3 that is an error (exit 2), in Chinese, no traceback.
+    assert main(["lint", "--rules", str(rules), "--cases", str(ROOT / "cases"), "--prove"]) == 2
+    err = capsys.readouterr().err
+    assert "z3-solver" in err and "Traceback" not in err

@@ -181,6 +181,9 @@ MUTANTS = [
     ("21.yaml", "when: sanction.school_council_approved == false", "when: false", "sanction-needs-the-school-council"),
     # a parameter changed: the transfer window widened from 14 to 20 days
     ("parameters.yaml", None, None, "window-is-two-weeks"),
+    # a forbid dropped: resumption with no suspension on record (found by verify, fixed in 14.yaml)
+    ("14.yaml", "when: len(student.suspensions) == 0\n    message: 复学", "when: false\n    message: 复学",
+     "resumption-needs-a-recorded-suspension"),
     # the cap on suspensions off by one
     ("14.yaml", "when: len(student.suspensions) >= params.suspension_max_times",
      "when: len(student.suspensions) > params.suspension_max_times", "no-third-suspension"),
@@ -327,7 +330,7 @@ def test_a_wrong_expect_is_located(shipped, tmp_path):
 # --------------------------------------------------------------------------- lint by proof
 
 
-def test_lint_proves_a_dead_rule_and_a_shadowed_permit(tmp_path):
+def test_lint_proves_a_dead_rule_and_leaves_intentional_double_permits_alone(tmp_path):
     from xueji_policy.verify.lintproofs import prove_rules
 
     rules = tmp_path / "rules"
@@ -342,12 +345,17 @@ def test_lint_proves_a_dead_rule_and_a_shadowed_permit(tmp_path):
     message: 永不适用（测试）
 """, encoding="utf-8")
     rs = load_ruleset(rules)
-    findings, settled = prove_rules(rs)
-    kinds = {(f.kind, f.rule) for f in findings}
+    proofs = prove_rules(rs)
+    kinds = {(f.kind, f.rule) for f in proofs.findings}
     assert ("never_applies", "reissue.planted_dead") in kinds
-    assert ("shadowed_permit", "suspension.grounds") in kinds  # suspension.granted applies whenever it does
-    assert "reissue.planted_dead" in settled and not any(k == "never_applies" and r == "reissue.once_only"
-                                                         for k, r in kinds)
+    assert "reissue.planted_dead" in proofs.settled and not any(k == "never_applies" and r == "reissue.once_only"
+                                                                for k, r in kinds)
+    # The regulation grants these in two places (two articles in the basis), or the permit names an
+    # outcome the other does not: none is shadowed.
+    for rid in ("suspension.grounds", "suspension.granted", "suspension.graduating_exception", "appeal.to_school",
+                "appeal.school_accepts", "withdrawal.incomplete_certificate"):
+        assert ("shadowed_permit", rid) not in kinds
+    assert ("graduation.completion", "graduation.graduate") in proofs.settled_pairs
 
 
 def test_symbolic_parameters_prove_for_every_value_or_name_the_values_needed(shipped):
@@ -502,3 +510,132 @@ def test_a_constraint_the_encoder_cannot_translate_is_never_a_printed_counterexa
     # What does not need the constraint still proves.
     shipped_props = {p.id: p for p in load_properties(RULES / "properties.yaml", shipped)}
     assert check_property(shipped, shipped_props["no-transfer-into-a-full-grade"]).status == "proved"
+
+
+# --------------------------------------------------------------------------- shadowed permits, by enumeration
+
+# Planted permits of the library rules, with whether removing each alone changes any decision.
+SHADOW_PLANTS = {
+    # borrow.allowed (same article) applies whenever it does, and it adds nothing: shadowed
+    "borrow.teacher_same_article": ("1.yaml", """
+  - id: borrow.teacher_same_article
+    cite: 第一条第一款
+    actions: [borrow]
+    effect: permit
+    when: reader.kind == "teacher"
+    message: 教师可以借书（测试）
+""", True),
+    # the same condition under another article: the basis cites both — an intentional double permit
+    "borrow.teacher_other_article": ("1.yaml", """
+  - id: borrow.teacher_other_article
+    cite: 第一条第二款
+    actions: [borrow]
+    effect: permit
+    when: reader.kind == "teacher"
+    message: 教师可以借书（另一款，测试）
+""", False),
+    # adds an approval nobody else asks for: not shadowed
+    "borrow.teacher_approval": ("1.yaml", """
+  - id: borrow.teacher_approval
+    cite: 第一条第一款
+    actions: [borrow]
+    effect: permit
+    when: reader.kind == "teacher"
+    message: 教师借书由学校审批（测试）
+    approvals: [school]
+""", False),
+    # applies only where a forbid does: never allows anything, shadowed
+    "borrow.banned_only": ("1.yaml", """
+  - id: borrow.banned_only
+    cite: 第一条第一款
+    actions: [borrow]
+    effect: permit
+    when: reader.banned == true
+    message: 被禁读者（测试）
+""", True),
+    # names the outcome for students that nobody else names: not shadowed
+    "renew.student_outcome": ("2.yaml", """
+  - id: renew.student_outcome
+    cite: 第二条
+    actions: [renew]
+    effect: permit
+    when: date <= loan.due and coalesce(loan.renewals, 0) == 0 and reader.kind == "student"
+    message: 学生续借（测试）
+    outcome: same_grade
+""", False),
+    # the outcome renew.allowed already gives first: shadowed
+    "renew.teacher_outcome": ("2.yaml", """
+  - id: renew.teacher_outcome
+    cite: 第二条
+    actions: [renew]
+    effect: permit
+    when: date <= loan.due and coalesce(loan.renewals, 0) == 0 and reader.kind == "teacher"
+    message: 教师续借（测试）
+    outcome: next_grade_allowed
+""", True),
+}
+
+
+def _library_with(tmp_path: Path, name: str, plants: list[str]) -> Path:
+    dst = tmp_path / name
+    shutil.copytree(LIBRARY, dst)
+    for pid in plants:
+        file, text, _ = SHADOW_PLANTS[pid]
+        p = dst / file
+        p.write_text(p.read_text(encoding="utf-8") + text, encoding="utf-8")
+    return dst
+
+
+def _what_a_decision_says(d: dict):
+    """What removing a permit must not change for it to be shadowed."""
+    return (d["decision"], d["outcome"], tuple(d["approvals"]), tuple(o["rule"] for o in d["obligations"]),
+            frozenset(b["cite"] for b in d["basis"]))
+
+
+def test_shadowed_permits_agree_with_exhaustive_enumeration(tmp_path):
+    from xueji_policy.verify.lintproofs import prove_rules
+
+    rs = load_ruleset(_library_with(tmp_path, "all", list(SHADOW_PLANTS)))
+    proofs = prove_rules(rs)
+    shadowed = {f.rule for f in proofs.findings if f.kind == "shadowed_permit"}
+    assert not any(f.kind == "not_proved" for f in proofs.findings)
+    assert shadowed & set(SHADOW_PLANTS) == {p for p, (_, _, s) in SHADOW_PLANTS.items() if s}
+    cases = list(_library_cases())
+    full = [_what_a_decision_says(evaluate_dict(c, ruleset=rs)) for c in cases]
+    for pid in SHADOW_PLANTS:
+        without = load_ruleset(_library_with(tmp_path, f"without-{pid}", [p for p in SHADOW_PLANTS if p != pid]))
+        differs = [c for c, d in zip(cases, full) if _what_a_decision_says(evaluate_dict(c, ruleset=without)) != d]
+        assert (not differs) == (pid in shadowed), (pid, differs[:1])
+
+
+def test_never_and_always_applying_rules_agree_with_exhaustive_enumeration(tmp_path):
+    from xueji_policy.verify.lintproofs import prove_rules
+
+    rules = _library_with(tmp_path, "dead", [])
+    p = rules / "1.yaml"
+    p.write_text(p.read_text(encoding="utf-8") + """
+  - id: borrow.planted_dead
+    cite: 第一条第一款
+    actions: [borrow]
+    effect: forbid
+    when: reader.books_out < 0
+    message: 永不适用（测试）
+""", encoding="utf-8")
+    rs = load_ruleset(rules)
+    proofs = prove_rules(rs)
+    found = {(f.kind, f.rule) for f in proofs.findings}
+    assert ("never_applies", "borrow.planted_dead") in found
+    assert ("always_applies", "borrow.allowed") in found  # every reader is a student or a teacher
+    cases = list(_library_cases())
+    for r in rs.rules:
+        if r.effect == "obligation":
+            continue
+        seen = {r.applies(c, rs.params_on(_dt.date.fromisoformat(c["date"])), {}) for c in cases
+                if c["action"] in r.actions and r.in_force(_dt.date.fromisoformat(c["date"]))}
+        assert r.id in proofs.settled
+        if ("never_applies", r.id) in found:
+            assert seen == {False}, r.id
+        elif ("always_applies", r.id) in found:
+            assert seen == {True}, r.id
+        else:  # proved to apply to some valid case and not to another: small domains show both here
+            assert seen == {True, False}, r.id

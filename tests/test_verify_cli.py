@@ -94,3 +94,13 @@ def test_what_the_encoding_cannot_translate_is_not_proved_never_proved(tmp_path,
     assert main(["verify", str(ROOT / "rules" / "properties.yaml")]) == 1
     out = capsys.readouterr().out
     assert "未能证明 [no-transfer-into-a-full-grade]" in out
+
+
+def test_compare_takes_several_actions_and_refuses_an_unknown_one(tmp_path, capsys):
+    # An action neither rule set has is a mistake (exit 2, with a did-you-mean), never "equivalent".
+    assert main(["verify", "--compare", str(ROOT / "rules"), str(ROOT / "rules"), "--action", "transfer_in",
+                 "transfr_out"]) == 2
+    assert "'transfer_out'" in capsys.readouterr().err
+    assert main(["verify", "--compare", str(ROOT / "rules"), str(ROOT / "rules"), "--action", "sanction",
+                 "certificate_reissue", "--json"]) == 0
+    assert [c["action"] for c in json.loads(capsys.readouterr().out)] == ["sanction", "certificate_reissue"]

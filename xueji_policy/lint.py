@@ -2,11 +2,13 @@
 
 * a parameter no rule uses;
 * a rule no golden case exercises (or one that never / always applies in them);
-* a permit or forbid whose condition can never hold, or always holds, over the case
-  schema's enums and booleans — searched by enumerating those values (exhaustively
-  where the product is small, a seeded sample otherwise) on top of the golden cases
-  and generated cases of the rule's actions;
-* two permits of one action with different outcomes that can apply to the same case;
+* a permit or forbid whose condition can never hold, or always holds; a permit that never
+  matters (shadowed); two permits of one action with different outcomes that can apply to the
+  same case — *proved* over every valid case with the SMT solver when ``z3`` is importable
+  (verify/lintproofs.py), "未能证明" where the solver gives no answer.  Only where no proof is
+  possible (z3 missing, or that rule not proved) the never/always and conflict checks fall back
+  to sampling — enumerating enums and booleans on top of the golden and generated cases — and
+  such a warning says it was sampled, not proved (``method: "sample"``);
 * a number written in a message that a parameter holds (``班额不得超过50人``: write ``{class_cap}``);
 * a rule whose cited text changed since it was last reviewed (``reviewed_text_sha256``
   in the rule file; ``lint --accept`` records the current hash after review).
@@ -41,6 +43,8 @@ class Warning_:
     message: str
     loc: Location | None = None
     rule: str | None = None
+    method: str | None = None  # "proof" | "sample" for the checks that can be either
+
 
     def render(self) -> str:
         where = f"{self.loc}: " if self.loc else ""
@@ -49,6 +53,8 @@ class Warning_:
 
     def to_dict(self) -> dict:
         d: dict[str, Any] = {"kind": self.kind, "message": self.message, "rule": self.rule}
+        if self.method:
+            d["method"] = self.method
         if self.loc:
             d.update(file=self.loc.file, line=self.loc.line, column=self.loc.column)
         return scrub(d)  # type: ignore[return-value]
@@ -210,17 +216,34 @@ class _Search:
 # --------------------------------------------------------------------------- lint
 
 
+SAMPLED = "抽样所得（未经证明）："
+
+
+def proofs_available() -> bool:
+    """Whether lint can prove (the ``verify`` extra installs z3-solver)."""
+    try:
+        import z3  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def lint(rs: RuleSet, results: list[GoldenResult], generated: int = 40, seed: int = 0,
-         prove: bool = False) -> list[Warning_]:
+         prove: bool | None = None) -> list[Warning_]:
+    """``prove``: None — by proof when z3 is importable, else sampled; True — by proof; False — sampled."""
     from .generate import generated_cases
 
     warnings: list[Warning_] = []
     proved: set[str] = set()  # rules whose never/always question a proof settled (no sampling for them)
+    proved_pairs: set[tuple[str, str]] = set()  # permit pairs whose conflict question a proof settled
+    if prove is None:
+        prove = proofs_available()
     if prove:  # by proof over every valid case (verify/lintproofs.py); "未能证明" where it cannot
         from .verify.lintproofs import prove_rules
 
-        findings, proved = prove_rules(rs)
-        warnings += [Warning_(f.kind, f.message, _rule_loc(rs.rule(f.rule)), f.rule) for f in findings]
+        proofs = prove_rules(rs)
+        proved, proved_pairs = proofs.settled, proofs.settled_pairs
+        warnings += [Warning_(f.kind, f.message, _rule_loc(rs.rule(f.rule)), f.rule, "proof") for f in proofs.findings]
 
     # Parameters no rule reads.
     used = set().union(*(params_used(r) for r in rs.rules)) if rs.rules else set()
@@ -257,24 +280,24 @@ def lint(rs: RuleSet, results: list[GoldenResult], generated: int = 40, seed: in
             continue
         seen = search.outcomes(r)
         if seen == {False}:
-            warnings.append(Warning_("never_applies", "条件在各枚举值、布尔值的组合下都不成立：此规则永不适用",
-                                     _rule_loc(r), r.id))
+            warnings.append(Warning_("never_applies", SAMPLED + "条件在各枚举值、布尔值的组合下都不成立：此规则可能永不适用",
+                                     _rule_loc(r), r.id, "sample"))
         elif seen == {True}:
-            warnings.append(Warning_("always_applies", "条件在各枚举值、布尔值的组合下总是成立：此规则总是适用",
-                                     _rule_loc(r), r.id))
+            warnings.append(Warning_("always_applies", SAMPLED + "条件在各枚举值、布尔值的组合下总是成立：此规则可能总是适用",
+                                     _rule_loc(r), r.id, "sample"))
     for action in rs.actions:
         permits = rs.rules_for(action).permits
         for a, b in itertools.combinations(permits, 2):
             oa, ob = {o.value for o in a.outcomes}, {o.value for o in b.outcomes}
-            if not oa or not ob or oa == ob:
+            if not oa or not ob or oa == ob or (min(a.id, b.id), max(a.id, b.id)) in proved_pairs:
                 continue
             example = search.together(a, b)
-            if example is not None:
+            if example is not None:  # a case both apply to: a fact, though found by sampling
                 warnings.append(Warning_(
                     "conflicting_permits",
                     f"操作 {action} 的许可规则 {a.id}（结果 {'/'.join(sorted(oa))}）与 {b.id}（结果 {'/'.join(sorted(ob))}）"
-                    f"可同时适用于同一案例（如 {example.get('case_id') or example['date']}），结果取决于规则顺序",
-                    _rule_loc(b), b.id))
+                    f"可同时适用于同一案例（抽样找到，如 {example.get('case_id') or example['date']}），结果取决于规则顺序",
+                    _rule_loc(b), b.id, "sample"))
 
     # Cited text changed since review.
     for r in rs.rules:

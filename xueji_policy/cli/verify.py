@@ -17,7 +17,8 @@ def add_arguments(p) -> None:
     p.add_argument("--rules", metavar="DIR", help="规则目录（默认：随包发布的 rules/）")
     p.add_argument("--date", metavar="YYYY-MM-DD", help="只证明这一天的案例（参数取当日的值）；默认：规则生效以来、日历覆盖的每一天")
     p.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"), help="比较两个规则目录：逐个操作判断等价、更严格、更宽松或互有宽严")
-    p.add_argument("--action", action="append", metavar="ACTION", help="--compare 时只比较这些操作（可重复）")
+    p.add_argument("--action", action="extend", nargs="+", metavar="ACTION",
+                   help="--compare 时只比较这些操作（可写多个，也可重复）")
     p.add_argument("--symbolic-params", action="store_true",
                    help="把整数、数值参数当作符号：证明对参数的任何非负取值都成立；反例给出所需的参数值")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
@@ -92,6 +93,19 @@ def _text(r) -> str:
     return f"未能证明 {head} — {r.message}"
 
 
+def _known_actions(asked: list[str], known: list[str]) -> None:
+    """An action neither rule set knows is a mistake, not an "equivalent" action."""
+    from ..contract import did_you_mean
+    from ..errors import XuejiError
+
+    for a in asked:
+        if a not in known:
+            guess = did_you_mean(a, known)
+            hint = f"（是否应为 {guess!r}？）" if guess else f"（两套规则共有的操作：{'、'.join(known)}）"
+            raise XuejiError(f"--action：两套规则中没有共同的操作 {a!r}{hint}",
+                             f"--action: no action {a!r} in both rule sets")
+
+
 def _compare(args, day) -> int:
     from ..pipeline import load_ruleset
     from ..privacy import mask_ids_in_text
@@ -99,6 +113,7 @@ def _compare(args, day) -> int:
     from ..verify.core import EncodingBug
 
     old, new = load_ruleset(args.compare[0]), load_ruleset(args.compare[1])
+    _known_actions(args.action or [], [a for a in old.actions if a in new.actions])
     try:
         results = compare(old, new, day, args.action)
     except EncodingBug as e:
