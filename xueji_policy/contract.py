@@ -27,7 +27,7 @@ __all__ = [
     "MIN_YEAR", "MAX_YEAR", "JSON_TYPES_ZH", "PERSONAL_DATA_FORMAT", "PERSONAL_DATA_MARK",
     "schema", "case_schema", "decision_schema",
     "action_sections", "action_titles", "actions", "sections", "approval_bodies", "decision_keys",
-    "decision_labels", "outcome_labels", "effect_labels",
+    "decision_labels", "outcome_labels", "effect_labels", "enum_labels", "case_fields", "field_title", "value_labels",
     "personal_data_paths", "personal_data_paths_of", "personal_data_keys", "id_number_paths", "paths_where", "value_at",
     "DATE_SHAPE", "parse_day", "parse_date", "is_iso_date", "did_you_mean", "ecma_pattern", "json_path",
 ]
@@ -87,6 +87,57 @@ def _labels(node: dict) -> Mapping[str, str]:
     if missing:  # a label for every value: a new enum value cannot go out unnamed
         raise ValueError(f"x-labels lacks {missing}")
     return labels
+
+
+def enum_labels(node: dict) -> Mapping[str, str]:
+    """An enum node's value → Chinese label (its ``x-labels``; every non-null value must have one)."""
+    return _labels(node)
+
+
+@cache
+def case_fields() -> Mapping[str, dict]:
+    """Every field of the case schema by dotted path (``"*"`` for a list's items, e.g.
+    ``student.suspensions.*.start``), its node with a ``$ref`` resolved (the field's own keys —
+    ``title``, ``description`` — win over the definition's).  The form and the brief
+    explanation read titles and labels from here."""
+    root = case_schema()
+    out: dict[str, dict] = {}
+
+    def visit(node: Any, trail: tuple[str, ...], depth: int) -> None:
+        if not isinstance(node, dict) or depth > 12:
+            return
+        if isinstance(node.get("$ref"), str):
+            node = {**_deref(node, root), **{k: v for k, v in node.items() if k != "$ref"}}
+        for sub in node.get("anyOf") or ():  # a nullable field: {"anyOf": [{"$ref": …}, {"type": "null"}]}
+            if isinstance(sub, dict) and "$ref" in sub:
+                node = {**_deref(sub, root), **{k: v for k, v in node.items() if k != "anyOf"}}
+        if trail:
+            out[".".join(trail)] = node
+        for name, sub in (node.get("properties") or {}).items():
+            visit(sub, trail + (name,), depth + 1)
+        if isinstance(node.get("items"), dict):
+            visit(node["items"], trail + ("*",), depth + 1)
+
+    visit(root, (), 0)
+    return out
+
+
+def field_title(path: str) -> str | None:
+    """The Chinese ``title`` of a case field (``transfer.semester_start`` → 学期开学日)."""
+    node = case_fields().get(path)
+    return node.get("title") if node else None
+
+
+@cache
+def value_labels(path: str) -> Mapping[str, str]:
+    """A case field's enum value → its Chinese label (``x-labels``; the action's are ``x-action-titles``);
+    for a list, its items' labels.  Empty for a field without an enum."""
+    if path == "action":
+        return action_titles()
+    node = case_fields().get(path) or {}
+    if "enum" not in node and isinstance(node.get("items"), dict):
+        node = case_fields().get(path + ".*") or {}
+    return enum_labels(node) if "enum" in node else {}
 
 
 @cache
