@@ -4,7 +4,7 @@ Endpoints (the OpenAPI document at ``/openapi.json`` is generated from the same
 pydantic models the library uses; ``/docs`` and ``/redoc`` show it with assets served
 from installed packages, no CDN):
 
-    POST /v1/evaluate          one case → decision
+    POST /v1/evaluate          one case → decision (``?explain=brief``: with the brief explanation)
     POST /v1/evaluate:batch    JSON array or NDJSON stream → NDJSON decisions (streamed)
     POST /v1/explain           one case → decision with the trace and a Chinese account
     GET  /v1/rules             every rule
@@ -207,7 +207,7 @@ def _case_job(state: tuple, job: tuple) -> tuple[int, bytes]:
     try:
         case = parse_case_json(raw, max_bytes=config.max_body_bytes)
         d = evaluate_dict(case, ruleset=rs, explain=explain)
-        if explain:
+        if explain is True:
             from ..explain import decision_text
 
             d["text"] = decision_text(d, rs)
@@ -453,7 +453,7 @@ def create_app(config: ServerConfig | None = None, service: PolicyService | None
     async def _on_bug(request, exc: Exception):  # never a traceback to the caller
         return problem(500, "内部错误", f"{type(exc).__name__}", code="internal")
 
-    async def one(request: Request, explain: bool) -> Response:
+    async def one(request: Request, explain: bool | str) -> Response:
         require_media(request, JSON_TYPES)
         raw = await read_body(request, config.max_body_bytes, config)
         started = time.monotonic()
@@ -462,15 +462,26 @@ def create_app(config: ServerConfig | None = None, service: PolicyService | None
             return over_budget()
         return Response(body, status_code=status, media_type="application/json" if status == 200 else PROBLEM)
 
-    def one_case(model) -> dict:
+    def one_case(model, parameters: tuple = ()) -> dict:
         """What /v1/evaluate and /v1/explain document alike: a Case in, ``model`` or a problem out."""
-        return {"responses": {200: {"model": model}, **problem_responses(*BODY_STATUSES)},
-                "openapi_extra": {"requestBody": {"required": True, "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/Case"}}}}}}
+        extra: dict = {"requestBody": {"required": True, "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Case"}}}}}
+        if parameters:
+            extra["parameters"] = list(parameters)
+        return {"responses": {200: {"model": model}, **problem_responses(*BODY_STATUSES)}, "openapi_extra": extra}
 
-    @app.post("/v1/evaluate", tags=["决定"], summary="对一个案例作出决定", **one_case(Decision))
+    brief_param = {"name": "explain", "in": "query", "required": False, "schema": {"type": "string", "enum": ["brief"]},
+                   "description": "brief：附上简要说明（决定的 brief 字段）——只列起决定作用的规则，每条一句中文，"
+                                  "写明相关事实与计算出的日期"}
+
+    @app.post("/v1/evaluate", tags=["决定"], summary="对一个案例作出决定（?explain=brief 附简要说明）",
+              **one_case(Decision, (brief_param,)))
     async def evaluate(request: Request):
-        return await one(request, explain=False)
+        mode = request.query_params.get("explain")
+        if mode not in (None, "brief"):
+            return problem(400, "参数有误", f"explain 只能为 brief（收到 {mode[:50]!r}）", code="bad_parameter",
+                           message_en="explain must be 'brief'")
+        return await one(request, explain="brief" if mode == "brief" else False)
 
     @app.post("/v1/explain", tags=["决定"], summary="决定及逐条规则的说明（含各子条件取值、期限计算）",
               **one_case(Explanation))
