@@ -41,6 +41,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
+from ..contract import action_titles
 from ..errors import CaseError, CaseProblem, RuleSetError, XuejiError
 from ..models import Case, Decision
 from ..privacy import mask_ids_in_text
@@ -757,11 +758,17 @@ def _examples() -> list[dict]:
 
     folder = default_rules_dir().parent / "examples"
     out = []
+    titles = action_titles()
     for p in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
-            out.append({"name": p.stem, "case": read_case_file(p)})
+            case = read_case_file(p)
         except CaseError:
             continue
+        # named in Chinese for the page's list: the action's title and the case's own number
+        title = titles.get(str(case.get("action")), p.stem) if isinstance(case, dict) else p.stem
+        if isinstance(case, dict) and isinstance(case.get("case_id"), str):
+            title += f"（{case['case_id']}）"
+        out.append({"name": p.stem, "title": title, "case": case})
     return out
 
 
