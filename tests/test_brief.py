@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -69,9 +70,10 @@ def test_every_shipped_deny_reads_as_chinese_with_its_dates(name, case):
 
 def test_the_late_transfer_golden_brief():
     d = evaluate_dict(example("transfer_in_late"), explain="brief")
+    # window_end is named by the rule's terms (data), its computation spelled out beside it
     assert [b["text"] for b in d["brief"]] == [
-        "申请日期 2026-03-11 晚于 学期开学日 2026-02-24 后 14 天（2026-03-10）（第十三条第（一）项第6目）",
-        "申请日期 2026-03-11 晚于 学期开学日 2026-02-24 后 14 天（2026-03-10）（第十三条第（三）项）",
+        "申请日期 2026-03-11 晚于 学期开学后两周的最后一天 2026-03-10（学期开学日 2026-02-24 后 14 天）（第十三条第（一）项第6目）",
+        "申请日期 2026-03-11 晚于 学期开学后两周的最后一天 2026-03-10（学期开学日 2026-02-24 后 14 天）（第十三条第（三）项）",
     ]
     assert brief_text(d).splitlines()[0] == "不予办理转入。"
 
@@ -80,7 +82,35 @@ def test_an_early_transfer_names_the_first_day_of_the_window():
     case = example("transfer_in")
     case["date"] = "2025-08-10"
     texts = [b["text"] for b in evaluate_dict(case, explain="brief")["brief"]]
-    assert texts == ["申请日期 2025-08-10 早于 学期开学日 2025-09-01 前 14 天（2025-08-18）（第十三条第（三）项）"]
+    assert texts == ["申请日期 2025-08-10 早于 学期开学前两周的第一天 2025-08-18（学期开学日 2025-09-01 前 14 天）"
+                     "（第十三条第（三）项）"]
+
+
+def test_without_terms_the_computation_is_spelled_out(tmp_path):
+    from xueji_policy.pipeline import load_ruleset
+
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    f = rules / "13.yaml"
+    f.write_text("\n".join(line for line in f.read_text(encoding="utf-8").splitlines()
+                           if not line.strip().startswith("terms:")) + "\n", encoding="utf-8")
+    d = evaluate_dict(example("transfer_in_late"), ruleset=load_ruleset(rules), explain="brief")
+    assert d["brief"][1]["text"] == "申请日期 2026-03-11 晚于 学期开学日 2026-02-24 后 14 天（2026-03-10）（第十三条第（三）项）"
+
+
+def test_a_term_must_name_a_let(tmp_path):
+    from xueji_policy.errors import RuleSetError
+    from xueji_policy.pipeline import load_ruleset
+
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    f = rules / "13.yaml"
+    f.write_text(f.read_text(encoding="utf-8").replace("window_end: 学期开学后", "window_ends: 学期开学后", 1),
+                 encoding="utf-8")
+    with pytest.raises(RuleSetError) as e:
+        load_ruleset(rules)
+    text = str(e.value) + "".join(f"{x}" for x in getattr(e.value, "errors", []))
+    assert "terms 中的 'window_ends' 不是命名条件（let）" in text and "window_end" in text
 
 
 GOLDEN = [
@@ -155,7 +185,7 @@ def test_explain_brief_on_the_command_line():
     out = proc.stdout.decode()
     assert proc.returncode == 1, proc.stderr.decode()
     assert out.startswith("不予办理转入。\n原因：\n· ")
-    assert "申请日期 2026-03-11 晚于 学期开学日 2026-02-24 后 14 天（2026-03-10）（第十三条第（三）项）" in out
+    assert "申请日期 2026-03-11 晚于 学期开学后两周的最后一天 2026-03-10（学期开学日 2026-02-24 后 14 天）（第十三条第（三）项）" in out
     assert "条件：" not in out and "transfer." not in out  # not the full trace
     proc = subprocess.run([sys.executable, "-m", "xueji_policy", "explain", "--brief", "--format", "json",
                            "examples/transfer_in.json"], capture_output=True, cwd=ROOT, timeout=120)
@@ -176,3 +206,11 @@ def test_every_decided_case_has_a_brief_in_chinese(case):
         assert CJK.search(b["text"]) and b["text"].endswith(f"（{b['cite']}）")
         # the sentence comes from the rule's condition, not the fallback (its message alone)
         assert not b["text"].startswith(b["message"]), b
+
+
+def test_an_undetermined_decision_names_the_missing_facts_in_chinese():
+    # contract v2 (three-valued facts): the brief text names what is still to be stated
+    d = {"action": "suspension", "decision": "undetermined", "reasons": [], "basis": [], "obligations": [],
+         "approvals": [], "needs": [{"path": "suspension.written_application", "rules": ["x"], "cites": ["第十四条第（二）项"]}]}
+    text = brief_text(d)
+    assert text.startswith("尚不能决定是否办理休学。") and "尚需查明：监护人已提出书面申请（第十四条第（二）项）" in text

@@ -276,7 +276,7 @@ def test_the_form_decides_a_transfer_end_to_end(page, server):
     page.wait_for_selector("#verdict.deny")
     assert page.inner_text("#verdict") == "不予办理"
     why = page.inner_text("#brief")
-    assert "申请日期 2026-03-11 晚于 学期开学日 2026-02-24 后 14 天（2026-03-10）" in why
+    assert "申请日期 2026-03-11 晚于 学期开学后两周的最后一天 2026-03-10（学期开学日 2026-02-24 后 14 天）" in why
     assert "转学手续应在学期开学前后两周内开始办理" in why
     assert page.locator("#result a.cite", has_text="第十三条第（三）项").count() >= 1
 

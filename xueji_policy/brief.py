@@ -123,8 +123,10 @@ class _Brief:
             unit = (p.unit or "") if p is not None else ""
             return f"{self.name(e)} {self.show(v)}{unit}"
         if isinstance(e, A.Path) and e.root == "let" and len(e.parts) == 1 and e.expansion is not None:
-            if e.parts[0] in self.terms:
-                return f"{self.terms[e.parts[0]]} {self.show(v)}"
+            if e.parts[0] in self.terms:  # the rule's name for it, and how it was computed
+                how = self.operand(e.expansion, other) if isinstance(e.expansion, A.Call) else ""
+                how = how.rsplit("（", 1)[0] if how.endswith("）") else how  # the value is shown already
+                return f"{self.terms[e.parts[0]]} {self.show(v)}" + (f"（{how}）" if how else "")
             return self.operand(e.expansion, other)
         path = self.field_path(e)
         if path is not None:
@@ -303,7 +305,7 @@ def brief(rs, case: dict, params: dict, decision: dict) -> list[dict]:
     out = []
     for reason in decision["reasons"] if deny else decision["basis"]:
         rule = rs.rule(reason["rule"])
-        b = _Brief(rs, case, params, dict(getattr(rule, "terms", None) or {}))
+        b = _Brief(rs, case, params, dict(rule.terms))
         decided = "unmet" if rule.effect == "permit" and deny else "applied"
         try:
             text = _sentence(b, rule, decided)
@@ -316,14 +318,20 @@ def brief(rs, case: dict, params: dict, decision: dict) -> list[dict]:
 
 def brief_text(decision: dict) -> str:
     """The decision and its brief explanation as a few lines of Chinese."""
-    verdict = contract.decision_labels().get(decision["decision"], decision["decision"])
+    verdict = contract.decision_labels().get(decision["decision"])
     action = contract.action_titles().get(decision["action"], decision["action"])
-    lines = [f"{verdict}办理{action}。"]
+    lines = [f"{verdict}办理{action}。" if verdict and decision["decision"] in ("allow", "deny")
+             else f"尚不能决定是否办理{action}。"]
     head = "原因：" if decision["decision"] != "allow" else "依据："
     items = decision.get("brief") or []
     if items:
         lines.append(head)
         lines += [f"· {it['message']}：{it['text']}" for it in items]
+    needs = decision.get("needs") or []  # contract v2: an undetermined decision names the facts it lacks
+    if needs:
+        lines.append("尚需查明：" + "；".join(
+            f"{_titled(n['path'])}（{'、'.join(n.get('cites') or [])}）" if n.get("cites") else _titled(n["path"])
+            for n in needs))
     for o in decision.get("obligations") or []:
         due = f"（期限 {o['due']}）" if o.get("due") else ""
         lines.append(f"须办理：{o['message']}{due}（{o['cite']}）")
