@@ -214,3 +214,32 @@ def test_an_undetermined_decision_names_the_missing_facts_in_chinese():
          "approvals": [], "needs": [{"path": "suspension.written_application", "rules": ["x"], "cites": ["第十四条第（二）项"]}]}
     text = brief_text(d)
     assert text.startswith("尚不能决定是否办理休学。") and "尚需查明：监护人已提出书面申请（第十四条第（二）项）" in text
+
+
+def test_no_golden_case_brief_shows_condition_syntax():
+    """Over every golden case of every article: the sentences are Chinese, never the rule language."""
+    from xueji_policy.validate import read_case_file
+
+    leaks, n = [], 0
+    for p in sorted((ROOT / "cases").glob("*/*.json")):
+        doc = read_case_file(p)
+        case = doc.get("case", doc) if isinstance(doc, dict) else doc
+        try:
+            d = evaluate_dict(case, explain="brief")
+        except XuejiError:
+            continue
+        for b in d["brief"]:
+            n += 1
+            if SYNTAX.search(b["text"]) or not CJK.search(b["text"]) or "列表" in b["text"]:
+                leaks.append(f"{p.parent.name}/{p.name} {b['rule']}: {b['text']}")
+    assert n > 200 and not leaks, leaks[:10]
+
+
+def test_an_item_picked_from_a_list_is_named_so():
+    case = json.loads((ROOT / "examples" / "resumption.json").read_text(encoding="utf-8"))
+    case["resumption"]["medical_certificate_level"] = "township"
+    case["student"]["suspensions"][-1]["reason"] = "illness"
+    d = evaluate_dict(case, explain="brief")
+    texts = {b["rule"]: b["text"] for b in d["brief"]}
+    assert texts["resumption.medical_certificate"] == \
+        "历次休学（最后一项）的休学原因为因病；诊断证明出具单位级别 乡镇 不属于（县级、市级、省级）（第十四条第（四）项）"

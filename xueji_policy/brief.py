@@ -63,16 +63,28 @@ class _Brief:
             return ".".join((head, *e.parts[1:])) if head else None
         if isinstance(e, A.Path) and e.root in (None, "case"):
             return ".".join(e.parts)
+        if isinstance(e, A.Call) and e.name in ("first", "last") and e.args:  # an item of a list
+            base = self.field_path(e.args[0])
+            return f"{base}.*" if base else None
         if isinstance(e, A.Field):
-            inner = e.obj
-            if isinstance(inner, A.Call) and inner.name in ("first", "last") and inner.args:
-                base = self.field_path(inner.args[0])
-                return f"{base}.*.{e.name}" if base else None
-            base = self.field_path(inner)
+            base = self.field_path(e.obj)
             return f"{base}.{e.name}" if base else None
-        if isinstance(e, A.Path) and e.root == "let" and len(e.parts) == 1 and e.expansion is not None:
-            return self.field_path(e.expansion)
+        if isinstance(e, A.Path) and e.root == "let" and e.expansion is not None:
+            base = self.field_path(e.expansion)
+            return ".".join((base, *e.parts[1:])) if base else None
         return None
+
+    def item_of(self, e: A.Expr) -> str:
+        """``（最后一项）`` when an expression reads an item picked by first/last (最后一次休学)."""
+        while True:
+            if isinstance(e, A.Call) and e.name in ("first", "last"):
+                return "（第一项）" if e.name == "first" else "（最后一项）"
+            if isinstance(e, A.Field):
+                e = e.obj
+            elif isinstance(e, A.Path) and e.root == "let" and e.expansion is not None:
+                e = e.expansion
+            else:
+                return ""
 
     def show(self, v: Any, path: str | None = None) -> str:
         if v is None:
@@ -103,6 +115,10 @@ class _Brief:
         if isinstance(e, A.Path) and e.root == "let" and len(e.parts) == 1 and e.parts[0] in self.terms:
             return self.terms[e.parts[0]]
         if path is not None:
+            which = self.item_of(e)
+            if which and ".*." in path:  # 历次休学（最后一项）的休学原因
+                head, _, _ = path.rpartition(".*.")
+                return f"{contract.field_title(head) or head}{which}的{_titled(path)}"
             return _titled(path)
         if isinstance(e, A.Path) and e.root == "param":
             p = self.rs.params.get(e.parts[-1])
@@ -229,7 +245,7 @@ class _Brief:
             word = _NUM_OPS[(e.op, True)] if isinstance(e.right.value, (int, float)) and \
                 not isinstance(e.right.value, bool) else ("为" if e.op == "==" else "不是")
             return f"{self.name(e.left) or A.pretty(e.left)}{word}{self.show(e.right.value, self.field_path(e.left))}"
-        return f"满足 {A.pretty(e)}"
+        return "符合条件"  # a compound condition on an item: the rule's message says which
 
     def quant(self, e: A.Quant, v: Any, depth: int) -> list[str]:
         items = list(self.value(e.iterable) or ())
@@ -248,7 +264,9 @@ class _Brief:
                 word = (_DATE_OPS if items and isinstance(items[0], _dt.date) else _NUM_OPS)[(e.body.op, True)]
                 return [f"{name} {self.show(items, base)} 均{word} {self.operand(e.body.right)}"]
             if e.kind == "any" and not v:
-                return [f"{name}中没有一项{self.gist(e.body)}" if items else f"{name}为空"]
+                gist = self.gist(e.body)
+                return [(f"{name}中没有一项{gist}" if gist != "符合条件" else f"{name}中没有符合条件的一项")
+                        if items else f"{name}为空"]
             if e.kind == "all" and v:
                 return [f"{name}的每一项都符合条件"] if items else [f"{name}为空"]
             # ``any`` true: the items that made it so; ``all`` false: the items that broke it.
