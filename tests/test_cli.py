@@ -375,7 +375,7 @@ def _replay_fixture(tmp_path) -> list[str]:
 EXIT_CASES = [
     ("evaluate", lambda tmp: ["evaluate", "examples/transfer_in.json"], 0),
     ("evaluate", lambda tmp: ["evaluate", "/nonexistent.json"], 2),
-    ("evaluate --batch", lambda tmp: ["evaluate", "--batch", "examples/batch.jsonl"], 1),  # one example is a deny
+    ("evaluate --batch", lambda tmp: ["evaluate", "--batch", "examples/batch.jsonl"], 1),  # two examples are denied
     ("evaluate --batch", lambda tmp: ["evaluate", "--batch", "/nonexistent.jsonl"], 2),
     ("evaluate", lambda tmp: ["evaluate", "tests/fixtures/undetermined_transfer_in.json"], 4),
     ("evaluate --batch", lambda tmp: ["evaluate", "--batch", "tests/fixtures/undetermined_batch.jsonl"], 4),

@@ -210,3 +210,95 @@ def test_redoc_renders_offline(offline_page, server):
     assert "/v1/evaluate" in page.inner_text("body")
     assert page.outside == [], page.outside
     assert page.errors == [] and page.csp == [], (page.errors, page.csp)
+
+
+# --------------------------------------------------------------------------- the form (issue 15)
+
+
+def _form_json(page) -> dict:
+    return json.loads(page.input_value("#case-input"))
+
+
+def test_the_form_decides_a_transfer_end_to_end(page, server):
+    from xueji_policy.privacy import gb11643_check_char
+
+    page.goto(server.url + "/")
+    page.wait_for_selector("#case-form select[data-path='action']")
+    # the examples are listed by Chinese names
+    page.wait_for_selector("#example-select option[value='transfer_in_late']", state="attached")
+    assert page.inner_text("#example-select option[value='transfer_in_late']") == "转入（2026-TI-0003）"
+
+    page.select_option("[data-path='action']", label="转入")
+    page.wait_for_selector("fieldset[data-path='transfer'] legend:text-is('转学')")
+    assert page.inner_text("fieldset[data-path='student'] > legend") == "学生"
+    assert page.locator("fieldset[data-path='suspension']").count() == 0  # only the sections the action needs
+    assert page.get_attribute("[data-path='date']", "type") == "date"
+
+    def fill(path, value):
+        page.fill(f"[data-path='{path}']", value)
+
+    def choose(path, label):
+        page.select_option(f"select[data-path='{path}']", label=label)
+
+    first17 = "99010420080304003"
+    fill("date", "2026-03-11")
+    fill("student.name", "赵一鸣")
+    choose("student.id_type", "居民身份证")
+    fill("student.id_number", first17 + gb11643_check_char(first17))
+    choose("student.status", "在籍")
+    fill("student.grade", "2")
+    fill("student.semester", "2")
+    for side, (name, province, city) in {"from_school": ("大连市第一中学", "辽宁省", "大连市"),
+                                         "to_school": ("营口市第二高级中学", "辽宁省", "营口市")}.items():
+        fill(f"transfer.{side}.name", name)
+        fill(f"transfer.{side}.province", province)
+        fill(f"transfer.{side}.city", city)
+        choose(f"transfer.{side}.level", "省示范性普通高中")
+        choose(f"transfer.{side}.ownership", "公办")
+    choose("transfer.reason", "户籍迁移")
+    fill("transfer.semester_start", "2026-02-24")
+    # a list that grows: the class sizes of the grade
+    for i, size in enumerate(("46", "47")):
+        page.click("button.add[data-path='transfer.to_school.grade_class_sizes']")
+        fill(f"transfer.to_school.grade_class_sizes.{i}", size)
+    for box in page.locator("input[type=checkbox][data-path='transfer.materials']").all():
+        box.check()
+
+    case = _form_json(page)
+    assert case["action"] == "transfer_in" and case["date"] == "2026-03-11"
+    assert case["transfer"]["to_school"]["grade_class_sizes"] == [46, 47]
+    assert len(case["transfer"]["materials"]) == 7
+    # nothing left empty was written: no false, no 0, no "" (absent = not stated)
+    assert "from_abroad" not in case["transfer"] and "gaokao_registered" not in case["student"]
+    assert "household" not in case["transfer"] and "case_id" not in case
+
+    page.click("#evaluate-button")
+    page.wait_for_selector("#verdict.deny")
+    assert page.inner_text("#verdict") == "不予办理"
+    why = page.inner_text("#brief")
+    assert "申请日期 2026-03-11 晚于 学期开学后两周的最后一天 2026-03-10（学期开学日 2026-02-24 后 14 天）" in why
+    assert "转学手续应在学期开学前后两周内开始办理" in why
+    assert page.locator("#result a.cite", has_text="第十三条第（三）项").count() >= 1
+
+    # a boolean stated "否" is written as false; back to 未说明 removes it
+    choose("transfer.from_abroad", "否")
+    assert _form_json(page)["transfer"]["from_abroad"] is False
+    choose("transfer.from_abroad", "（未说明）")
+    assert "from_abroad" not in _form_json(page)["transfer"]
+
+    # the JSON view drives the form too: an earlier date is allowed, with due dates and approvals
+    case = _form_json(page)
+    case["date"] = "2026-02-20"
+    page.fill("#case-input", json.dumps(case, ensure_ascii=False, indent=2))
+    assert page.input_value("[data-path='date']") == "2026-02-20"
+    page.click("#evaluate-button")
+    page.wait_for_selector("#verdict.allow")
+    result = page.inner_text("#result")
+    assert "期限 2026-" in result
+    assert page.inner_text("#approvals") == "由学校、市教育局审批/核准"
+    assert "依据" in result and "转学原因 户籍迁移" in page.inner_text("#brief")
+
+    # removing a row of a list
+    page.click("button.remove[data-path='transfer.to_school.grade_class_sizes.0']")
+    assert _form_json(page)["transfer"]["to_school"]["grade_class_sizes"] == [47]
+    assert page.errors == []

@@ -398,6 +398,19 @@ def test_explain_of_an_allowed_case(api):
     assert isinstance(d["trace"], list) and {t["rule"] for t in d["trace"]} >= {"transfer.grounds", "transfer.target_full"}
 
 
+def test_evaluate_with_the_brief_explanation(api):
+    case = EXAMPLES["transfer_in_late"]
+    r = api.post("/v1/evaluate?explain=brief", json=case)
+    assert r.status_code == 200
+    d = r.json()
+    assert d == evaluate_dict(case, explain="brief")
+    assert d["decision"] == "deny" and "trace" not in d
+    assert [b["cite"] for b in d["brief"]] == ["第十三条第（一）项第6目", "第十三条第（三）项"]
+    assert "2026-03-10" in d["brief"][1]["text"]
+    assert "brief" not in api.post("/v1/evaluate", json=case).json()
+    assert_problem(api.post("/v1/evaluate?explain=everything", json=case), 400, "bad_parameter")
+
+
 # --------------------------------------------------------------------------- rules, articles, schema, health
 
 

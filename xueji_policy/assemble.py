@@ -505,6 +505,15 @@ class Assembler:
             self.add(StructureError(f"失效日期 {eff_to} 应晚于生效日期 {eff_from}", d["effective_to"].loc, rule_id=rid,
                                     message_en="effective_to must be after effective_from"))
 
+        terms: dict[str, str] = {}
+        for name, ty in (d["terms"].value if "terms" in d else {}).items():
+            if name in lets:
+                terms[name] = ty.value
+            else:  # a name for people must name a let the rule can use
+                hint = did_you_mean(str(name), lets)
+                self.add(CheckError(f"terms 中的 '{name}' 不是命名条件（let）", d["terms"].key_loc(name), rule_id=rid,
+                                    message_en=f"terms: '{name}' is not a let", hint=f"是否应为 '{hint}'？" if hint else None))
+
         if len(self.errors) > n_errors or when is None or cite is None:
             return None
         if (unless is None and "unless" in d) or (due is None and "due" in d):
@@ -521,7 +530,7 @@ class Assembler:
             unless_src=unless[0] if unless else None, unless_ast=unless[1] if unless else None,
             unless=compiled(unless), outcomes=tuple(outcomes), approvals=tuple(approvals),
             due_src=due[0] if due else None, due_ast=due[1] if due else None, due=compiled(due),
-            reading=d["reading"].value if "reading" in d else None,
+            reading=d["reading"].value if "reading" in d else None, terms=terms,
             note=d["note"].value if "note" in d else None,
             effective_from=eff_from, effective_to=eff_to,
             reviewed_text_sha256=d["reviewed_text_sha256"].value if "reviewed_text_sha256" in d else None,

@@ -48,7 +48,7 @@ from .ruleset import Article, Outcome, Parameter, Rule, RuleSet
 from .version import __version__
 from .workdays import WorkCalendar, default_calendar
 
-FORMAT = 3  # 3: parameters carry their values' sources
+FORMAT = 4  # 3: parameters carry their values' sources; 4: rules carry their terms (brief.py)
 KEEP = 8  # entries kept (each rule-set edit makes a new one)
 MAX_ENTRY_BYTES = 32 * 1024 * 1024
 _KEY_BYTES = 32
@@ -231,7 +231,7 @@ def encode(rs: RuleSet, schema_file: str | None = None) -> dict:
         "unless_src": r.unless_src, "unless_ast": enc.ast(r.unless_ast),
         "outcomes": [{"value": o.value, "when_src": o.when_src, "when_ast": enc.ast(o.when_ast)} for o in r.outcomes],
         "approvals": list(r.approvals), "due_src": r.due_src, "due_ast": enc.ast(r.due_ast),
-        "reading": r.reading, "note": r.note, "effective_from": _date_to(r.effective_from),
+        "reading": r.reading, "terms": dict(r.terms), "note": r.note, "effective_from": _date_to(r.effective_from),
         "effective_to": _date_to(r.effective_to), "reviewed_text_sha256": r.reviewed_text_sha256,
         "file": r.file, "line": r.line,
     } for r in rs.rules]
@@ -497,6 +497,7 @@ def decode(payload: Any, files: RuleFiles) -> RuleSet:
     for r in payload["rules"]:
         _need(r["effect"] in _EFFECTS, "bad effect")
         _need(isinstance(r["actions"], list) and set(r["actions"]) <= actions, "unknown action")
+        _need(isinstance(r["terms"], dict), "bad terms")
         when = dec.ast(r["when_ast"])
         _need(when is not None, "rule without a condition")
         for text in (r["message"], r["message_unmet"]):  # placeholders name this set's parameters
@@ -513,6 +514,7 @@ def decode(payload: Any, files: RuleFiles) -> RuleSet:
             approvals=tuple(_text(a, 100, optional=False) for a in r["approvals"]),
             due_src=_text(r["due_src"]), due_ast=dec.ast(r["due_ast"]),
             reading=_text(r["reading"]), note=_text(r["note"]), effective_from=_date_from(r["effective_from"]),
+            terms={_text(k, 100, optional=False): _text(v, 100, optional=False) for k, v in r["terms"].items()},
             effective_to=_date_from(r["effective_to"]), reviewed_text_sha256=_text(r["reviewed_text_sha256"], 64),
             file=_text(r["file"], 500, optional=False), line=int(r["line"])))
     rs = RuleSet(name=_text(payload["name"], optional=False), version=str(payload["version"]),

@@ -27,7 +27,7 @@ __all__ = [
     "MIN_YEAR", "MAX_YEAR", "JSON_TYPES_ZH", "PERSONAL_DATA_FORMAT", "PERSONAL_DATA_MARK",
     "schema", "case_schema", "decision_schema",
     "action_sections", "action_titles", "actions", "sections", "approval_bodies", "decision_keys",
-    "decision_labels", "outcome_labels", "effect_labels",
+    "decision_labels", "outcome_labels", "effect_labels", "enum_labels", "case_fields", "field_title", "value_labels",
     "personal_data_paths", "personal_data_paths_of", "personal_data_keys", "id_number_paths", "paths_where", "value_at",
     "field_label", "DATE_SHAPE", "parse_day", "parse_date", "is_iso_date", "did_you_mean", "ecma_pattern", "json_path",
 ]
@@ -87,6 +87,57 @@ def _labels(node: dict) -> Mapping[str, str]:
     if missing:  # a label for every value: a new enum value cannot go out unnamed
         raise ValueError(f"x-labels lacks {missing}")
     return labels
+
+
+def enum_labels(node: dict) -> Mapping[str, str]:
+    """An enum node's value → Chinese label (its ``x-labels``; every non-null value must have one)."""
+    return _labels(node)
+
+
+@cache
+def case_fields() -> Mapping[str, dict]:
+    """Every field of the case schema by dotted path (``"*"`` for a list's items, e.g.
+    ``student.suspensions.*.start``), its node with a ``$ref`` resolved (the field's own keys —
+    ``title``, ``description`` — win over the definition's).  The form and the brief
+    explanation read titles and labels from here."""
+    root = case_schema()
+    out: dict[str, dict] = {}
+
+    def visit(node: Any, trail: tuple[str, ...], depth: int) -> None:
+        if not isinstance(node, dict) or depth > 12:
+            return
+        if isinstance(node.get("$ref"), str):
+            node = {**_deref(node, root), **{k: v for k, v in node.items() if k != "$ref"}}
+        for sub in node.get("anyOf") or ():  # a nullable field: {"anyOf": [{"$ref": …}, {"type": "null"}]}
+            if isinstance(sub, dict) and "$ref" in sub:
+                node = {**_deref(sub, root), **{k: v for k, v in node.items() if k != "anyOf"}}
+        if trail:
+            out[".".join(trail)] = node
+        for name, sub in (node.get("properties") or {}).items():
+            visit(sub, trail + (name,), depth + 1)
+        if isinstance(node.get("items"), dict):
+            visit(node["items"], trail + ("*",), depth + 1)
+
+    visit(root, (), 0)
+    return out
+
+
+def field_title(path: str) -> str | None:
+    """The Chinese ``title`` of a case field (``transfer.semester_start`` → 学期开学日)."""
+    node = case_fields().get(path)
+    return node.get("title") if node else None
+
+
+@cache
+def value_labels(path: str) -> Mapping[str, str]:
+    """A case field's enum value → its Chinese label (``x-labels``; the action's are ``x-action-titles``);
+    for a list, its items' labels.  Empty for a field without an enum."""
+    if path == "action":
+        return action_titles()
+    node = case_fields().get(path) or {}
+    if "enum" not in node and isinstance(node.get("items"), dict):
+        node = case_fields().get(path + ".*") or {}
+    return enum_labels(node) if "enum" in node else {}
 
 
 @cache
@@ -151,38 +202,10 @@ def _paths(node: Any, root: dict, trail: tuple, out: set, seen: frozenset, marke
 
 
 def field_label(path: str) -> str:
-    """The Chinese name of a case field by its dotted path (``student.suspensions[0].end``): its
-    schema ``title``, else the first clause of its description, else the path itself."""
-    root = case_schema()
-    node: Any = root
-    for raw in path.split("."):
-        name = raw.split("[", 1)[0]
-        node = _field_node(node, root, name)
-        if node is None:
-            return path
-        if "[" in raw:
-            node = _field_node(node, root, "*")
-            if node is None:
-                return path
-    title = node.get("title") or re.split(r"[（(；;，,：:]", str(node.get("description") or ""), maxsplit=1)[0]
+    """A case field by its dotted path (``student.suspensions[0].end``) as people read it: its
+    Chinese ``title`` with the path, e.g. ``休学结束日期（student.suspensions[0].end）``."""
+    title = field_title(re.sub(r"\[\d+\]", ".*", path))
     return f"{title}（{path}）" if title else path
-
-
-def _field_node(node: Any, root: dict, name: str) -> dict | None:
-    """The schema node of one step (``*``: an array's items), looking through $ref and anyOf/oneOf."""
-    todo, seen = [node], 0
-    while todo and seen < 64:
-        n = _deref(todo.pop(0), root)
-        seen += 1
-        if not isinstance(n, dict):
-            continue
-        if name == "*" and isinstance(n.get("items"), dict):
-            return _deref(n["items"], root)
-        sub = (n.get("properties") or {}).get(name)
-        if name != "*" and isinstance(sub, dict):
-            return {**_deref(sub, root), **{k: v for k, v in sub.items() if k != "$ref"}}
-        todo += list(n.get("anyOf") or ()) + list(n.get("oneOf") or ())
-    return None
 
 
 def paths_where(root: dict, marked: Callable[[dict], bool]) -> frozenset[tuple[str, ...]]:

@@ -52,7 +52,7 @@ def _as_dict(case) -> Any:
     return case
 
 
-def evaluate(case: dict | Case, *, ruleset: RuleSet | None = None, explain: bool = False,
+def evaluate(case: dict | Case, *, ruleset: RuleSet | None = None, explain: bool | str = False,
              as_of: _dt.date | None = None, on_decision=None) -> Decision:
     """Decide one case.  Raises ``CaseError``, ``NotInForceError``, ``CalendarError``
     or ``EvaluationError`` — never anything else on purpose.
@@ -71,7 +71,7 @@ def evaluate(case: dict | Case, *, ruleset: RuleSet | None = None, explain: bool
     return _to_model(evaluate_dict(case, ruleset=rs, explain=explain, as_of=as_of, on_decision=on_decision), rs)
 
 
-def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain: bool = False,
+def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain: bool | str = False,
                   as_of: _dt.date | None = None, on_decision=None) -> dict:
     """Like ``evaluate`` but returns the decision as a JSON-ready dict."""
     rs = ruleset or default_ruleset()
@@ -177,7 +177,11 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
     decision.update(extra)
     if warnings:
         decision["warnings"] = warnings
-    if explain:
+    if explain == "brief":  # only the deciding rules, one Chinese sentence each (brief.py)
+        from .brief import brief
+
+        decision["brief"] = brief(rs, data, params, decision)
+    elif explain:  # True or "full"
         from .explain import trace
 
         decision["trace"] = trace(rs, data, params, allow, day)

@@ -30,7 +30,7 @@ __all__ = [
     "School", "SuspensionEntry", "Household", "Exam", "Evaluation", "Leave", "Student",
     "Registration", "Transfer", "Suspension", "Resumption", "Withdrawal", "Graduation", "Sanction",
     "Revocation", "Appeal", "InfoChange", "Reissue", "Cancellation", "Case",
-    "Reason", "Obligation", "RulesetInfo", "Warning_", "Decision", "decision_from_dict",
+    "Reason", "Obligation", "RulesetInfo", "Warning_", "BriefLine", "Decision", "decision_from_dict",
 ]
 
 ACTION_SECTIONS: dict[str, str] = dict(contract.action_sections())
@@ -356,7 +356,8 @@ _case_top, _case = model_from_schema(contract.case_schema(), names={"#": "Case",
                                      bases={"#": CaseModel})
 _decision_top, _decision = model_from_schema(
     contract.decision_schema(), names={"#": "Decision", "#/properties/ruleset": "RulesetInfo",
-                                       "#/properties/warnings/items": "Warning_"}, bases={"#": DecisionModel})
+                                       "#/properties/warnings/items": "Warning_", "#/properties/brief/items": "BriefLine"},
+    bases={"#": DecisionModel})
 
 
 def _section(section: str) -> type[_Model]:
@@ -369,7 +370,7 @@ if TYPE_CHECKING:  # for the type checker, the generated classes are their bases
     School = SuspensionEntry = Household = Exam = Evaluation = Leave = Student = _Model
     Registration = Transfer = Suspension = Resumption = Withdrawal = Graduation = Sanction = _Model
     Revocation = Appeal = InfoChange = Reissue = Cancellation = _Model
-    Reason = Obligation = RulesetInfo = Warning_ = _Model
+    Reason = Obligation = RulesetInfo = Warning_ = BriefLine = _Model
 else:
     Case = _case_top
     Decision = _decision_top
@@ -379,6 +380,7 @@ else:
         InfoChange, Reissue, Cancellation = (_section(s) for s in SECTIONS)
     Reason, Obligation = _decision["#/$defs/Reason"], _decision["#/$defs/Obligation"]
     RulesetInfo, Warning_ = _decision["#/properties/ruleset"], _decision["#/properties/warnings/items"]
+    BriefLine = _decision["#/properties/brief/items"]
 
 _DECISION_OPTIONAL = contract.decision_keys()[1]
 _OBLIGATION_OPTIONAL = tuple(k for k in contract.decision_schema()["$defs"]["Obligation"]["properties"]
@@ -409,6 +411,7 @@ def decision_from_dict(d: dict, ruleset: Any = None) -> DecisionModel:
         "reasons": [reason(r) for r in d["reasons"]], "basis": [reason(r) for r in d["basis"]],
         "obligations": obligations, "approvals": list(d["approvals"]), "ruleset": info,
         "trace": d.get("trace"),
+        "brief": [BriefLine.model_validate(b) for b in d["brief"]] if d.get("brief") else None,
         "warnings": [Warning_.model_validate(w) for w in d["warnings"]] if d.get("warnings") else None})
 
 

@@ -144,6 +144,7 @@ class Rule:
     due_ast: A.Expr | None = None
     due: Callable | None = None
     reading: str | None = None
+    terms: dict[str, str] = field(default_factory=dict)  # let name → its Chinese name in a brief explanation
     note: str | None = None
     effective_from: _dt.date | None = None
     effective_to: _dt.date | None = None

@@ -61,7 +61,7 @@ def _node_at(y: Y, path) -> Y:
 
 _KEY_ZH = {"id": "编号", "cite": "引用", "actions": "适用操作", "effect": "效力", "when": "条件", "message": "说明",
            "title": "标题", "text": "条文原文", "rules": "规则", "type": "类型", "values": "取值",
-           "value": "取值", "effective_from": "生效日期", "name": "名称", "version": "版本"}
+           "value": "取值", "effective_from": "生效日期", "name": "名称", "version": "版本", "terms": "叫法"}
 
 
 _ENUM_SYNONYMS = {"allow": "permit", "allowed": "permit", "deny": "forbid", "denied": "forbid", "prohibit": "forbid",

@@ -4,7 +4,7 @@ Endpoints (the OpenAPI document at ``/openapi.json`` is generated from the same
 pydantic models the library uses; ``/docs`` and ``/redoc`` show it with assets served
 from installed packages, no CDN):
 
-    POST /v1/evaluate          one case → decision
+    POST /v1/evaluate          one case → decision (``?explain=brief``: with the brief explanation)
     POST /v1/evaluate:batch    JSON array or NDJSON stream → NDJSON decisions (streamed)
     POST /v1/explain           one case → decision with the trace and a Chinese account
     GET  /v1/rules             every rule
@@ -41,6 +41,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
+from ..contract import action_titles
 from ..errors import CaseError, CaseProblem, RuleSetError, XuejiError
 from ..models import Case, Decision
 from ..privacy import mask_ids_in_text
@@ -207,7 +208,7 @@ def _case_job(state: tuple, job: tuple) -> tuple[int, bytes]:
     try:
         case = parse_case_json(raw, max_bytes=config.max_body_bytes)
         d = evaluate_dict(case, ruleset=rs, explain=explain)
-        if explain:
+        if explain is True:
             from ..explain import decision_text
 
             d["text"] = decision_text(d, rs)
@@ -453,7 +454,7 @@ def create_app(config: ServerConfig | None = None, service: PolicyService | None
     async def _on_bug(request, exc: Exception):  # never a traceback to the caller
         return problem(500, "内部错误", f"{type(exc).__name__}", code="internal")
 
-    async def one(request: Request, explain: bool) -> Response:
+    async def one(request: Request, explain: bool | str) -> Response:
         require_media(request, JSON_TYPES)
         raw = await read_body(request, config.max_body_bytes, config)
         started = time.monotonic()
@@ -462,15 +463,26 @@ def create_app(config: ServerConfig | None = None, service: PolicyService | None
             return over_budget()
         return Response(body, status_code=status, media_type="application/json" if status == 200 else PROBLEM)
 
-    def one_case(model) -> dict:
+    def one_case(model, parameters: tuple = ()) -> dict:
         """What /v1/evaluate and /v1/explain document alike: a Case in, ``model`` or a problem out."""
-        return {"responses": {200: {"model": model}, **problem_responses(*BODY_STATUSES)},
-                "openapi_extra": {"requestBody": {"required": True, "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/Case"}}}}}}
+        extra: dict = {"requestBody": {"required": True, "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Case"}}}}}
+        if parameters:
+            extra["parameters"] = list(parameters)
+        return {"responses": {200: {"model": model}, **problem_responses(*BODY_STATUSES)}, "openapi_extra": extra}
 
-    @app.post("/v1/evaluate", tags=["决定"], summary="对一个案例作出决定", **one_case(Decision))
+    brief_param = {"name": "explain", "in": "query", "required": False, "schema": {"type": "string", "enum": ["brief"]},
+                   "description": "brief：附上简要说明（决定的 brief 字段）——只列起决定作用的规则，每条一句中文，"
+                                  "写明相关事实与计算出的日期"}
+
+    @app.post("/v1/evaluate", tags=["决定"], summary="对一个案例作出决定（?explain=brief 附简要说明）",
+              **one_case(Decision, (brief_param,)))
     async def evaluate(request: Request):
-        return await one(request, explain=False)
+        mode = request.query_params.get("explain")
+        if mode not in (None, "brief"):
+            return problem(400, "参数有误", f"explain 只能为 brief（收到 {mode[:50]!r}）", code="bad_parameter",
+                           message_en="explain must be 'brief'")
+        return await one(request, explain="brief" if mode == "brief" else False)
 
     @app.post("/v1/explain", tags=["决定"], summary="决定及逐条规则的说明（含各子条件取值、期限计算）",
               **one_case(Explanation))
@@ -746,11 +758,17 @@ def _examples() -> list[dict]:
 
     folder = default_rules_dir().parent / "examples"
     out = []
+    titles = action_titles()
     for p in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
-            out.append({"name": p.stem, "case": read_case_file(p)})
+            case = read_case_file(p)
         except CaseError:
             continue
+        # named in Chinese for the page's list: the action's title and the case's own number
+        title = titles.get(str(case.get("action")), p.stem) if isinstance(case, dict) else p.stem
+        if isinstance(case, dict) and isinstance(case.get("case_id"), str):
+            title += f"（{case['case_id']}）"
+        out.append({"name": p.stem, "title": title, "case": case})
     return out
 
 

@@ -133,10 +133,12 @@ async function loadExamples() {
   const { body } = await getJSON("/v1/examples");
   const select = $("example-select");
   window.__examples = body;
-  for (const ex of body) select.append(el("option", { value: ex.name }, ex.name));
+  for (const ex of body) select.append(el("option", { value: ex.name }, ex.title || ex.name));
   select.addEventListener("change", () => {
     const ex = body.find((e) => e.name === select.value);
-    if (ex) $("case-input").value = JSON.stringify(fillMaskedIds(ex.case), null, 2);
+    if (!ex) return;
+    $("case-input").value = JSON.stringify(fillMaskedIds(ex.case), null, 2);
+    jsonToForm();
   });
 }
 
@@ -163,9 +165,11 @@ async function evaluateCase() {
     return;
   }
   out.replaceChildren(el("p", { class: "muted" }, "评估中…"));
-  const { ok, body } = await getJSON("/v1/explain", {
+  const post = (url) => getJSON(url, {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload),
   });
+  // the full account (逐条说明) and the brief why, side by side
+  const [{ ok, body }, short] = await Promise.all([post("/v1/explain"), post("/v1/evaluate?explain=brief")]);
   if (!ok) {
     const errs = el("ul");
     for (const e of body.errors || []) errs.append(el("li", {}, el("code", {}, e.path), `：${e.message}`));
@@ -174,6 +178,17 @@ async function evaluateCase() {
   }
   const parts = [el("div", { class: `verdict ${body.decision}`, id: "verdict" }, `${label("decision", body.decision)}办理`)];
   if (body.outcome) parts.push(el("p", {}, `结果：${label("outcome", body.outcome)}`));
+  const brief = (short.ok && short.body.brief) || [];
+  if (brief.length) {
+    const ul = el("ul", { id: "brief" });
+    for (const b of brief) ul.append(el("li", {}, el("strong", {}, b.message), el("br"), b.text));
+    parts.push(el("div", { class: "box why" }, el("h3", {}, body.decision === "allow" ? "为什么准予" : "为什么不予"), ul));
+  }
+  if ((body.needs || []).length) {  // undetermined: the facts still to be stated
+    const ul = el("ul", { id: "needs" });
+    for (const n of body.needs) ul.append(el("li", {}, fieldTitle(n.path), el("span", { class: "muted" }, `（${(n.cites || []).join("、")}）`)));
+    parts.push(el("div", { class: "box" }, el("h3", {}, "尚需查明"), ul));
+  }
   if (body.basis.length) parts.push(reasonList("依据", body.basis));
   if (body.reasons.length) parts.push(reasonList("理由", body.reasons));
   if (body.obligations.length) {
@@ -181,7 +196,7 @@ async function evaluateCase() {
     for (const o of body.obligations) ul.append(el("li", {}, citeLink(o.cite), `：${o.message}`, o.due ? el("strong", {}, `（期限 ${o.due}）`) : ""));
     parts.push(el("div", { class: "box" }, el("h3", {}, "须办理"), ul));
   }
-  if (body.approvals.length) parts.push(el("p", {}, `审批/核准：${body.approvals.map((a) => label("approvals", a)).join("、")}`));
+  if (body.approvals.length) parts.push(el("p", { id: "approvals" }, `由${body.approvals.map((a) => label("approvals", a)).join("、")}审批/核准`));
   if ((body.warnings || []).length) {  // reminders that do not change the decision (e.g. deadline_passed)
     const ul = el("ul");
     for (const w of body.warnings) ul.append(el("li", {}, w.cite ? citeLink(w.cite) : "", w.cite ? "：" : "", w.message));
@@ -189,6 +204,230 @@ async function evaluateCase() {
   }
   parts.push(el("details", {}, el("summary", {}, "逐条说明"), el("pre", { class: "explain" }, body.text || "")));
   out.replaceChildren(...parts);
+}
+
+
+// -- the form, generated from case.schema.json -----------------------------------------------
+// The case lives in one object (FORM.data); the form and the JSON view are two views of it.
+// An empty input means "not stated": its key is left out, never written as false, 0 or "".
+
+const FORM = { schema: null, data: {} };
+const TOP = ["action", "date", "case_id", "student"];  // then the action's own section
+
+async function loadCaseSchema() {
+  const { ok, body } = await getJSON("/v1/schema/case");
+  if (!ok) return;
+  FORM.schema = body;
+  jsonToForm();
+}
+
+function resolve(node) {
+  let n = node || {};
+  if (n.$ref) {
+    const { $ref, ...rest } = n;
+    n = { ...resolve(FORM.schema.$defs[$ref.split("/").pop()]), ...rest };
+  }
+  if (n.anyOf) {  // a nullable field: {"anyOf": [{"$ref": …}, {"type": "null"}]}
+    const { anyOf, ...rest } = n;
+    const sub = anyOf.find((s) => s.$ref || (s.type && s.type !== "null"));
+    if (sub) n = { ...resolve(sub), ...rest };
+  }
+  return n;
+}
+
+function kindOf(n) {
+  const types = [].concat(n.type || []).filter((t) => t !== "null");
+  if (n.properties) return "object";
+  if (types.includes("array")) return "array";
+  if (n.enum) return "enum";
+  if (n.format === "date") return "date";
+  if (types.includes("boolean")) return "boolean";
+  if (types.includes("integer")) return "integer";
+  if (types.includes("number")) return "number";
+  return "text";
+}
+
+function labelsOf(n, path) {
+  if (path.length === 1 && path[0] === "action") return FORM.schema["x-action-titles"] || {};
+  return n["x-labels"] || {};
+}
+
+function getAt(obj, path) {
+  let x = obj;
+  for (const p of path) { if (x == null || typeof x !== "object") return undefined; x = x[p]; }
+  return x;
+}
+
+// Set (or, for undefined, remove) the value at path; objects left empty are removed with it.
+function setAt(path, value) {
+  let x = FORM.data;
+  const trail = [];
+  for (const p of path.slice(0, -1)) {
+    if (x[p] == null || typeof x[p] !== "object") { if (value === undefined) return; x[p] = typeof p === "number" ? {} : {}; }
+    trail.push([x, p]);
+    x = x[p];
+  }
+  const last = path[path.length - 1];
+  if (value === undefined) {
+    if (Array.isArray(x)) { x[last] = null; return; }  // a list row stays, empty
+    delete x[last];
+    for (let i = trail.length - 1; i >= 0; i--) {  // prune empty objects, never list items
+      const [parent, key] = trail[i];
+      const v = parent[key];
+      if (!Array.isArray(parent) && v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0) delete parent[key];
+      else break;
+    }
+  } else {
+    x[last] = value;
+  }
+}
+
+function fieldTitle(dotted) {
+  let n = resolve(FORM.schema || {});
+  const names = [];
+  for (const p of String(dotted).split(".")) {
+    if (n.properties && n.properties[p]) n = resolve(n.properties[p]);
+    else if (n.items && /^[0-9*]+$/.test(p)) { n = resolve(n.items); continue; }
+    else return dotted;
+    names.push(n.title || p);
+  }
+  return names.join(" · ");
+}
+
+// In the JSON, a list row left empty is not stated: it is left out (the form still shows it).
+const stated = (key, v) => Array.isArray(v)
+  ? v.filter((x) => x !== null && x !== undefined && !(typeof x === "object" && !Array.isArray(x) && Object.keys(x).length === 0))
+  : v;
+
+function syncJSON() {
+  $("case-input").value = JSON.stringify(FORM.data, stated, 2);
+}
+
+// The JSON view was edited: when it parses as an object, the form shows it.
+function jsonToForm() {
+  if (!FORM.schema) return;
+  let parsed;
+  try { parsed = JSON.parse($("case-input").value || "{}"); } catch { return; }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return;
+  FORM.data = parsed;
+  renderForm();
+}
+
+function renderForm() {
+  const root = resolve(FORM.schema);
+  const box = $("case-form");
+  const action = FORM.data.action;
+  const section = action ? (FORM.schema["x-action-sections"] || {})[action] : null;
+  const names = section ? [...TOP, section] : ["action"];
+  const required = root.required || [];
+  box.replaceChildren(...names.filter((k) => root.properties[k]).map((k) =>
+    field(resolve(root.properties[k]), [k], required.includes(k) || k === section)));
+  if (!action) box.append(el("p", { class: "muted" }, "先选择学籍事项，再填写所需各项。"));
+}
+
+function pathId(path) { return path.join("."); }
+
+function field(n, path, required) {
+  const kind = kindOf(n);
+  const title = n.title || String(path[path.length - 1]);
+  const value = getAt(FORM.data, path);
+  if (kind === "object") return objectField(n, path, title, required);
+  if (kind === "array") return arrayField(n, path, title, required);
+  let input;
+  if (kind === "enum" || kind === "boolean") {
+    input = el("select", { "data-path": pathId(path) });
+    input.append(el("option", { value: "" }, "（未说明）"));
+    const options = kind === "boolean" ? [[true, "是"], [false, "否"]]
+      : n.enum.filter((v) => v !== null).map((v) => [v, labelsOf(n, path)[v] || v]);
+    for (const [v, text] of options) {
+      const o = el("option", { value: JSON.stringify(v) }, text);
+      if (value === v) o.selected = true;
+      input.append(o);
+    }
+    input.addEventListener("change", () => {
+      const v = input.value === "" ? undefined : JSON.parse(input.value);
+      setAt(path, v);
+      if (path.length === 1 && path[0] === "action") {  // another action: only its own section stays
+        const sections = FORM.schema["x-action-sections"] || {};
+        for (const s of Object.values(sections)) if (s !== sections[v]) delete FORM.data[s];
+        renderForm();
+      }
+      syncJSON();
+    });
+  } else {
+    const type = kind === "date" ? "date" : (kind === "integer" || kind === "number") ? "number" : "text";
+    input = el("input", { type, "data-path": pathId(path) });
+    if (kind === "integer") input.setAttribute("step", "1");
+    if (kind === "number") input.setAttribute("step", "any");
+    if (n.minimum !== undefined) input.setAttribute("min", n.minimum);
+    if (n.maximum !== undefined) input.setAttribute("max", n.maximum);
+    if (n.maxLength !== undefined && type === "text") input.setAttribute("maxlength", n.maxLength);
+    if (value !== undefined && value !== null) input.value = String(value);
+    input.addEventListener("input", () => {
+      const raw = input.value.trim();
+      let v = raw === "" ? undefined : raw;
+      if (v !== undefined && type === "number") v = kind === "integer" ? parseInt(raw, 10) : Number(raw);
+      if (typeof v === "number" && !Number.isFinite(v)) v = undefined;
+      setAt(path, v);
+      syncJSON();
+    });
+  }
+  if (n.description) input.setAttribute("title", n.description);
+  return el("label", { class: "field" }, el("span", { class: required ? "name required" : "name" }, title), input);
+}
+
+function objectField(n, path, title, required) {
+  const req = n.required || [];
+  const fs = el("fieldset", { "data-path": pathId(path) }, el("legend", { class: required ? "required" : "" }, title));
+  if (n.description) fs.setAttribute("title", n.description);
+  const grid = el("div", { class: "grid" });
+  for (const [k, sub] of Object.entries(n.properties)) grid.append(field(resolve(sub), [...path, k], req.includes(k)));
+  fs.append(grid);
+  return fs;
+}
+
+function arrayField(n, path, title, required) {
+  const item = resolve(n.items);
+  const fs = el("fieldset", { class: "list", "data-path": pathId(path) }, el("legend", { class: required ? "required" : "" }, title));
+  if (kindOf(item) === "enum") {  // a set of choices: one checkbox each
+    const chosen = getAt(FORM.data, path) || [];
+    const labels = item["x-labels"] || {};
+    const grid = el("div", { class: "choices" });
+    for (const v of item.enum) {
+      const box = el("input", { type: "checkbox", "data-path": pathId(path), value: v });
+      box.checked = chosen.includes(v);
+      box.addEventListener("change", () => {
+        const now = [...fs.querySelectorAll("input[type=checkbox]")].filter((b) => b.checked).map((b) => b.value);
+        setAt(path, now.length ? now : undefined);
+        syncJSON();
+      });
+      grid.append(el("label", { class: "choice" }, box, labels[v] || v));
+    }
+    fs.append(grid);
+    return fs;
+  }
+  const list = getAt(FORM.data, path) || [];
+  list.forEach((_, i) => {
+    const remove = el("button", { type: "button", class: "small remove", "data-path": pathId([...path, i]) }, "删除");
+    remove.addEventListener("click", () => {
+      const arr = getAt(FORM.data, path);
+      arr.splice(i, 1);
+      if (!arr.length) setAt(path, undefined);
+      renderForm(); syncJSON();
+    });
+    const row = kindOf(item) === "object" ? objectField(item, [...path, i], `${item.title || title} ${i + 1}`, false)
+      : field(item, [...path, i], false);
+    fs.append(el("div", { class: "item" }, row, remove));
+  });
+  const add = el("button", { type: "button", class: "small add", "data-path": pathId(path) }, `添加${item.title || ""}`);
+  add.addEventListener("click", () => {
+    const arr = getAt(FORM.data, path);
+    const blank = kindOf(item) === "object" ? {} : null;
+    if (Array.isArray(arr)) arr.push(blank); else setAt(path, [blank]);
+    renderForm(); syncJSON();
+  });
+  fs.append(add);
+  return fs;
 }
 
 async function main() {
@@ -199,7 +438,8 @@ async function main() {
   }
   $("ruleset-info").textContent = `规则集版本 ${body.version} · ${body.rules} 条规则 · sha256 ${String(body.sha256).slice(0, 12)}…`;
   $("evaluate-button").addEventListener("click", evaluateCase);
-  await Promise.all([loadArticles(), loadExamples(), loadLabels()]);
+  $("case-input").addEventListener("input", jsonToForm);
+  await Promise.all([loadArticles(), loadExamples(), loadLabels(), loadCaseSchema()]);
 }
 
 main();
