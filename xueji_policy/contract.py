@@ -27,7 +27,7 @@ __all__ = [
     "MIN_YEAR", "MAX_YEAR", "JSON_TYPES_ZH", "PERSONAL_DATA_FORMAT", "PERSONAL_DATA_MARK",
     "schema", "case_schema", "decision_schema",
     "action_sections", "action_titles", "actions", "sections", "approval_bodies", "decision_keys",
-    "decision_labels", "outcome_labels", "effect_labels",
+    "decision_labels", "outcome_labels", "effect_labels", "enum_labels",
     "personal_data_paths", "personal_data_paths_of", "personal_data_keys", "id_number_paths", "paths_where", "value_at",
     "DATE_SHAPE", "parse_day", "parse_date", "is_iso_date", "did_you_mean", "ecma_pattern", "json_path",
 ]
@@ -87,6 +87,13 @@ def _labels(node: dict) -> Mapping[str, str]:
     if missing:  # a label for every value: a new enum value cannot go out unnamed
         raise ValueError(f"x-labels lacks {missing}")
     return labels
+
+
+def enum_labels(node: Mapping[str, Any]) -> dict[str, str]:
+    """An enum's values (null left out) → their Chinese labels (the node's ``x-labels``); a value
+    without a label stands for itself, so that a rule set's own case schema need not label its enums."""
+    labels = node.get("x-labels") or {}
+    return {v: str(labels.get(v, v)) for v in node.get("enum", ()) if v is not None}
 
 
 @cache
