@@ -19,7 +19,8 @@ Cells (rows 3…):
 * a list of objects (``student.suspensions``, ``graduation.proficiency_exams``): one column per
   field of an item, path ``student.suspensions[].start``, each cell the items' values separated by
   ``;`` in item order — item *i* is made of the *i*-th value of every such column (an empty value
-  between separators: that field is absent from that item).
+  between separators: that field is absent from that item; ``无``: that item's null); the list is
+  empty (absent) when all its columns are.
 
 Which columns a template has for an action is derived, never listed by hand: the schema's
 top-level scalar fields, the required fields (of the case, of the action's section and of every
@@ -332,7 +333,7 @@ def unknown_action(action: str, schema: dict) -> XuejiError:
     if hint in titles.values():
         hint = next(a for a, t in titles.items() if t == hint)
     listed = "、".join(f"{a}（{titles.get(a, a)}）" for a in known)
-    return XuejiError(f"未知的学籍事项 '{action}'" + (f"，是否想写 '{hint}'？" if hint else "") + f"可选：{listed}",
+    return XuejiError(f"未知的学籍事项 '{action}'" + (f"，是否想写 '{hint}'？" if hint else "。") + f"可选：{listed}",
                       f"unknown action {action!r}" + (f"; did you mean {hint!r}?" if hint else ""))
 
 
@@ -742,26 +743,31 @@ def _scalar(c: Column, v: Any) -> Any:
                 return code
         hint = did_you_mean(text, list(c.labels.values()))
         choices = "、".join(c.labels.values())
-        raise _Bad(f"'{text}' 不是可选的值" + (f"，是否想写 '{hint}'？" if hint else "") + f"可选：{choices}",
+        raise _Bad(f"'{text}' 不是可选的值" + (f"，是否想写 '{hint}'？" if hint else "。") + f"可选：{choices}",
                    f"{text!r} is not one of the choices")
     return text
 
 
+_ABSENT = object()  # an empty value between separators: that field is absent from that item
+
+
 def _cell_values(c: Column, v: Any) -> Any:
-    """The cell's JSON value: a scalar, or for a ``many`` column a list (``None`` entries: absent)."""
+    """The cell's JSON value: a scalar, or for a ``many`` column a list.
+
+    A list of values: ``无`` is the empty list, empty values are skipped.  A field of a list of
+    objects: one value per item, ``无`` that item's null, an empty value ``_ABSENT``."""
     if not c.many:
         return _scalar(c, v)
-    if isinstance(v, str):
-        s = v.strip()
+    if not isinstance(v, str):
+        return [_scalar(c, v)]
+    s = v.strip()
+    if len(s) > MAX_CELL_CHARS:
+        raise _Bad(f"内容过长（{len(s)} 个字符，上限 {MAX_CELL_CHARS}）", f"too long ({len(s)} characters)")
+    if c.item_list is None:
         if s in NULL_WORDS:
             return []
-        if len(s) > MAX_CELL_CHARS:
-            raise _Bad(f"内容过长（{len(s)} 个字符，上限 {MAX_CELL_CHARS}）", f"too long ({len(s)} characters)")
-        parts = _SPLIT.split(s)
-        if parts and not parts[-1].strip():  # a trailing separator: "a;b;"
-            parts.pop()
-        return [None if not p.strip() else _scalar(c, p) for p in parts]
-    return [_scalar(c, v)]
+        return [_scalar(c, p) for p in _SPLIT.split(s) if p.strip()]
+    return [_ABSENT if not p.strip() else _scalar(c, p) for p in _SPLIT.split(s)]
 
 
 def _put(doc: dict, parts: tuple[str, ...], value: Any) -> None:
@@ -790,14 +796,12 @@ def row_case(lay: Layout, row: list[Any], row_no: int) -> dict | CaseError:
             continue
         lst = c.item_list
         if lst is None:
-            if c.many:
-                value = [x for x in value if x is not None]
             _put(case, c.parts, value)
         else:
             items.setdefault(lst, {})[c.parts[-1]] = value
     for lst, fields in items.items():
         n = max(len(v) for v in fields.values())
-        built = [{k: v[j] for k, v in fields.items() if j < len(v) and v[j] is not None} for j in range(n)]
+        built = [{k: v[j] for k, v in fields.items() if j < len(v) and v[j] is not _ABSENT} for j in range(n)]
         _put(case, lst, built)
     if problems:
         return CaseError(problems)
@@ -840,16 +844,13 @@ def case_row(columns: list[Column], case: dict) -> list[Any]:
         lst = c.item_list
         if lst is not None:
             ok, items = get(lst)
-            if not ok or not isinstance(items, list):
+            if not ok or not isinstance(items, list) or not items:  # an empty list: every column of it empty
                 out.append(None)
                 continue
-            if not items:
-                out.append("无")
-                continue
-            field_name = c.parts[-1]
-            vals = [show(c, it.get(field_name)) if field_name in it and it[field_name] is not None
-                    else ("无" if field_name in it and c.nullable else "") for it in items]
-            out.append(";".join(vals) + (";" if vals and vals[-1] == "" else ""))
+            name = c.parts[-1]
+            vals = ["" if not isinstance(it, dict) or name not in it else "无" if it[name] is None
+                    else show(c, it[name]) for it in items]
+            out.append(";".join(vals) if any(vals) else None)
             continue
         ok, v = get(c.parts)
         if not ok:
