@@ -408,3 +408,19 @@ def test_every_enum_of_the_case_schema_has_its_chinese_labels():
                 walk(v, f"{where}/{i}")
 
     walk(case_schema(), "")
+
+
+def test_stray_cells_far_away_are_cheap_and_not_read_past_the_header(tmp_path):
+    """A cell in the last column, or in the last row of a sheet, is no reason to read a million cells."""
+    out = tmp_path / "t.xlsx"
+    columns = sheet.write_template(RS, "appeal", out)
+    wb = openpyxl.load_workbook(out)
+    ws = wb.worksheets[0]
+    ws["XFD3"] = "在表头之外"
+    ws["A1048576"] = "最后一行"
+    wb.save(out)
+    read = sheet.read_sheet(out)
+    assert len(read.paths) == len(columns)
+    assert [(n, r[0]) for n, r in read.rows] == [(1048576, "最后一行")]
+    records = sheet.evaluate_sheet(out, tmp_path / "r.csv", rs=RS)
+    assert records[0]["error"] == "invalid_case" and records[0]["line"] == 1048576

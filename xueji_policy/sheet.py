@@ -67,7 +67,7 @@ from .privacy import mask_id, mask_ids_in_text
 # --------------------------------------------------------------------------- bounds
 
 MAX_FILE_BYTES = 20 << 20  # the sheet file itself
-MAX_UNZIPPED_BYTES = 200 << 20  # an xlsx's parts together, as declared by the zip (checked before reading)
+MAX_UNZIPPED_BYTES = 100 << 20  # an xlsx's parts together, as declared by the zip (checked before reading)
 MAX_ZIP_ENTRIES = 2000
 MAX_ROWS = 20000  # data rows (after the two header rows)
 MAX_COLUMNS = 512
@@ -554,7 +554,7 @@ def _check_zip(data: bytes, name: str) -> None:
                          f"{name} unpacks to {total} bytes, over the limit {MAX_UNZIPPED_BYTES} (a zip bomb?)")
 
 
-def _xlsx_rows(data: bytes, name: str) -> Iterator[list[Any]]:
+def _xlsx_rows(data: bytes, name: str) -> Iterator[list[Any] | tuple[Any, ...]]:
     _check_zip(data, name)
     openpyxl = _openpyxl()
     try:
@@ -567,8 +567,12 @@ def _xlsx_rows(data: bytes, name: str) -> Iterator[list[Any]]:
         if ws is None:
             raise SheetError(f"{name} 中没有工作表", f"{name} has no worksheet")
         try:
-            for row in ws.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True):
-                yield list(row)
+            head = [list(r) for r in ws.iter_rows(min_row=1, max_row=2, max_col=MAX_COLUMNS + 1, values_only=True)]
+            yield from head
+            # Data rows only as wide as the header: a stray cell in column XFD, or a lone cell in row
+            # 1048576 (read-only mode fills the rows between with one shared empty tuple), stays cheap.
+            width = max([_used(r) for r in head] + [1])
+            yield from ws.iter_rows(min_row=3, max_col=min(width, MAX_COLUMNS + 1), values_only=True)
         except SheetError:
             raise
         except Exception as e:
@@ -582,36 +586,37 @@ def _blank(v: Any) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
-def _sheet_of(raw: Iterator[list[Any]]) -> Sheet:
-    titles: list[Any] = []
-    paths: list[Any] = []
+def _sheet_of(raw: Iterator[list[Any] | tuple[Any, ...]]) -> Sheet:
+    titles: list[Any] | tuple[Any, ...] = []
+    paths: list[Any] | tuple[Any, ...] = []
     rows: list[tuple[int, list[Any]]] = []
+    width = 0
     for n, row in enumerate(raw, 1):
         if n == 1:
             titles = row
             continue
         if n == 2:
             paths = row
+            # The header rows say how wide the sheet is: a cell right of the last titled column is not read.
+            width = max(_used(paths), _used(titles))
+            if width > MAX_COLUMNS:
+                raise SheetError(f"表格超过 {MAX_COLUMNS} 列", f"the sheet has more than {MAX_COLUMNS} columns")
             continue
-        if all(_blank(v) for v in row):
+        row = row[:width]
+        if row.count(None) == len(row) or all(_blank(v) for v in row):  # count: the common empty row, in C
             continue
         if len(rows) >= MAX_ROWS:
             raise SheetError(f"表格数据超过 {MAX_ROWS} 行（第 {n} 行）：请分成几个文件",
                              f"the sheet has more than {MAX_ROWS} data rows (row {n}): split it")
-        rows.append((n, row))
-    if not paths:
+        rows.append((n, list(row) + [None] * (width - len(row))))
+    if not _used(paths):
         raise SheetError("表格缺少第 2 行（各列的字段路径，如 student.name）：请用 xueji-policy template 生成模板",
                          "the sheet lacks row 2 (the field path of each column): make one with xueji-policy template")
-    # A read-only sheet pads its rows to the widest one: the width is the last column holding anything.
-    width = max([_used(paths), _used(titles)] + [_used(r) for _, r in rows])
-    if width > MAX_COLUMNS:
-        raise SheetError(f"表格超过 {MAX_COLUMNS} 列", f"the sheet has more than {MAX_COLUMNS} columns")
     pad = lambda r: (list(r) + [None] * width)[:width]
-    return Sheet([_text(v) for v in pad(titles)], [_text(v).strip() for v in pad(paths)],
-                 [(n, pad(r)) for n, r in rows])
+    return Sheet([_text(v) for v in pad(titles)], [_text(v).strip() for v in pad(paths)], rows)
 
 
-def _used(row: list[Any]) -> int:
+def _used(row: list[Any] | tuple[Any, ...]) -> int:
     """How many columns of a row hold anything (up to its last non-blank cell)."""
     n = len(row)
     while n and _blank(row[n - 1]):
