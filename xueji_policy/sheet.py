@@ -908,9 +908,16 @@ def _error_text(record: dict, where: Mapping[str, str]) -> str:
     return _lines(out)
 
 
-def result_cells(record: dict, schema: dict, where: Mapping[str, str] | None = None) -> list[str]:
+def field_titles(schema: dict) -> dict[str, str]:
+    """Dotted path → column title, for naming the facts a decision still needs."""
+    return {".".join(c.read_parts): c.title for c in all_columns(schema) if c.item_list is None}
+
+
+def result_cells(record: dict, schema: dict, where: Mapping[str, str] | None = None,
+                 titles: Mapping[str, str] | None = None) -> list[str]:
     """The appended cells of one row: decision, outcome, reasons, basis, needs, obligations, approvals, error.
-    ``where``: column path → how to name its column (``F 列（证件号码）``)."""
+    ``where``: column path → how to name its column (``F 列（证件号码）``); ``titles``: ``field_titles(schema)``
+    (computed when not given)."""
     if "error" in record:
         return ["错误", "", "", "", "", "", "", mask_ids_in_text(_error_text(record, where or {}))[:EXCEL_CELL_CHARS]]
     d = str(record.get("decision"))
@@ -921,11 +928,13 @@ def result_cells(record: dict, schema: dict, where: Mapping[str, str] | None = N
     outcome_text = outcome_labels().get(outcome, str(outcome)) if outcome else ""
     reasons = _lines(f"{r.get('cite', '')}：{r.get('message', '')}" for r in record.get("reasons") or ())
     basis = _lines(f"{r.get('cite', '')}：{r.get('message', '')}" for r in record.get("basis") or ())
-    titles = {c.read_parts: c.title for c in all_columns(schema) if c.item_list is None}
+    needs_list = record.get("needs") or ()
+    if needs_list and titles is None:
+        titles = field_titles(schema)
     needs = _lines(
-        f"{titles.get(tuple(str(n.get('path', '')).split('.')), '')}（{n.get('path', '')}）"
+        f"{(titles or {}).get(str(n.get('path', '')), '')}（{n.get('path', '')}）"
         + (f"：{'、'.join(n.get('cites') or ())}" if n.get("cites") else "")
-        for n in record.get("needs") or ())
+        for n in needs_list)
     obligations = _lines(
         f"{o.get('cite', '')}：{o.get('message', '')}"
         + (f"（期限 {o['due']}）" if o.get("due") else "")
@@ -964,10 +973,11 @@ def write_results(sheet: Sheet, lay: Layout, records: list[dict], schema: dict, 
     titles = [mask_ids_in_text(sheet.titles[i]) for i in keep] + [t for _, t in RESULT_COLUMNS]
     paths = [sheet.paths[i] for i in keep] + [p for p, _ in RESULT_COLUMNS]
     where = {c.path: f"{_col_letter(i + 1)} 列（{sheet.titles[i] or c.title}）" for i, c in enumerate(lay.columns) if c}
+    named = field_titles(schema)
     body = []
     for (_, row), record in zip(sheet.rows, records):
         body.append([_shown_input(lay.columns[i], row[i], personal) for i in keep]
-                    + result_cells(record, schema, where))
+                    + result_cells(record, schema, where, named))
     suffix = out.suffix.lower()
     if suffix == ".csv":
         _write_csv(out, [titles, paths] + [[_csv_value(v) for v in r] for r in body])
@@ -985,14 +995,20 @@ def write_results(sheet: Sheet, lay: Layout, records: list[dict], schema: dict, 
     date_cols = {n for n, i in enumerate(keep) if (c := lay.columns[i]) is not None and c.kind == "date" and not c.many}
 
     def cells(values: list[Any], font=None, data: bool = False) -> list:
-        row = []
+        row: list[Any] = []
         for n, v in enumerate(values):
-            cell = WriteOnlyCell(ws, value=_xlsx_value(v))
+            v = _xlsx_value(v)
+            dated = data and n in date_cols and isinstance(v, (_dt.date, _dt.datetime))
+            wrapped = data and n >= len(keep) and isinstance(v, str) and "\n" in v
+            if font is None and not dated and not wrapped:
+                row.append(v)  # a plain value: a styled cell costs several times as much to write
+                continue
+            cell = WriteOnlyCell(ws, value=v)
             if font is not None:
                 cell.font = font
-            if data and n in date_cols and isinstance(cell.value, (_dt.date, _dt.datetime)):
+            if dated:
                 cell.number_format = "yyyy-mm-dd"
-            if data and n >= len(keep):
+            if wrapped:
                 cell.alignment = wrap
             row.append(cell)
         return row
