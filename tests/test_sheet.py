@@ -183,6 +183,8 @@ def test_the_template_has_titles_paths_drop_downs_and_date_formats(tmp_path):
     assert wb["选项"].sheet_state == "hidden"
     assert ws[f"{letter['transfer.semester_start']}3"].number_format == "yyyy-mm-dd"
     assert ws[f"{letter['student.id_number']}3"].number_format == "@"  # an ID number stays text, never a float
+    assert ws[f"{letter['action']}3"].value == ws[f"{letter['action']}502"].value == "转入"
+    assert sheet.read_sheet(out).rows and sheet.evaluate_sheet(out, tmp_path / "r.csv", rs=RS) == []
 
 
 def test_the_columns_are_what_the_rules_read_and_the_schema_requires():
@@ -421,6 +423,7 @@ def test_stray_cells_far_away_are_cheap_and_not_read_past_the_header(tmp_path):
     wb.save(out)
     read = sheet.read_sheet(out)
     assert len(read.paths) == len(columns)
-    assert [(n, r[0]) for n, r in read.rows] == [(1048576, "最后一行")]
+    filled = sheet.filled_rows(read, sheet.layout(read, RS.case_schema))  # the template's action-only rows go
+    assert [(n, r[0]) for n, r in filled.rows] == [(1048576, "最后一行")]
     records = sheet.evaluate_sheet(out, tmp_path / "r.csv", rs=RS)
     assert records[0]["error"] == "invalid_case" and records[0]["line"] == 1048576

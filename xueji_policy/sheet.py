@@ -9,7 +9,8 @@ A sheet (``.xlsx``, or ``.csv`` with the same layout) has two header rows and on
 
 Cells (rows 3…):
 
-* an empty cell: the fact is not stated (the key is absent from the case);
+* an empty cell: the fact is not stated (the key is absent from the case); a row with nothing but
+  its action is blank (a template comes with the action filled in down its rows);
 * ``无`` or ``null``: explicitly null, where the schema allows null (``prior_outcome``, ``end`` …);
   for a list, the empty list;
 * booleans ``是`` / ``否`` (also ``true`` / ``false``, and Excel's TRUE / FALSE);
@@ -449,6 +450,9 @@ def write_template(rs, action: str, out: str | Path) -> list[Column]:
         if number_format:
             for r in range(3, last + 1):
                 ws.cell(row=r, column=i).number_format = number_format
+        if c.parts == ("action",):  # filled in: a row holding nothing else is blank (``filled_rows``)
+            for r in range(3, last + 1):
+                ws.cell(row=r, column=i).value = values[0]
     ws.freeze_panes = "B3"
     _save(wb, out)
     return cols
@@ -813,10 +817,19 @@ def row_case(lay: Layout, row: list[Any], row_no: int) -> dict | CaseError:
     return case
 
 
+def filled_rows(sheet: Sheet, lay: Layout) -> Sheet:
+    """The sheet without the rows that hold nothing but their action (a template comes with the
+    action filled in down its rows)."""
+    at = [i for i, c in enumerate(lay.columns) if c is not None and c.parts == ("action",)]
+    rows = [(n, row) for n, row in sheet.rows
+            if any(not _blank(v) for i, v in enumerate(row) if i not in at)]
+    return Sheet(sheet.titles, sheet.paths, rows)
+
+
 def cases_of(sheet: Sheet, schema: dict) -> Iterator[tuple[int, dict | CaseError]]:
     """(row number, case or its error) for each data row."""
     lay = layout(sheet, schema)
-    for n, row in sheet.rows:
+    for n, row in filled_rows(sheet, lay).rows:
         yield n, row_case(lay, row, n)
 
 
@@ -1052,6 +1065,7 @@ def evaluate_sheet(path: str | Path, out: str | Path, *, rs=None, log=None, tall
     rs = rs or default_ruleset()
     sheet = read_sheet(path)
     lay = layout(sheet, rs.case_schema)
+    sheet = filled_rows(sheet, lay)
     records = []
     for n, row in sheet.rows:
         record = evaluate_one(row_case(lay, row, n), rs, n, log)

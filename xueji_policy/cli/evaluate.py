@@ -24,7 +24,8 @@ def add_arguments(p) -> None:
                         "（模板用 xueji-policy template 生成），结果写入 -o 指定的文件")
     p.add_argument("-o", "--output", metavar="OUT.xlsx",
                    help="批量评估表格（--batch IN.xlsx 或 IN.csv，格式见 xueji-policy template）时的结果文件（.xlsx 或 .csv）："
-                        "每行原样保留（证件号码打码），其后附上决定、结果、理由、依据、须办理事项及期限、审批和错误")
+                        "每行原样保留（证件号码打码），其后附上决定、结果、理由、依据、须办理事项及期限、审批和错误"
+                        "（表格在一个进程中逐行评估，--jobs 不适用）")
     p.add_argument("--jobs", type=integer, default=1, metavar="N", help="批量时使用的进程数（默认 1；0 为 CPU 核数；至多 64）")
     p.add_argument("--log", metavar="FILE", help="把每个决定追加记录到 FILE（JSON Lines；不含个人信息，仅有加盐哈希）")
     p.add_argument("--rules", metavar="DIR", help=RULES_HELP)
