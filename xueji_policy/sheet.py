@@ -921,9 +921,31 @@ def _error_text(record: dict, where: Mapping[str, str]) -> str:
     return _lines(out)
 
 
+def verdict_text(decision: str) -> str:
+    """准予办理 / 不予办理 / 尚不能决定: the decision schema's label (and 办理 after 准予, 不予)."""
+    labels = decision_labels()
+    if decision not in labels:
+        return UNDETERMINED_LABEL if decision == "undetermined" else decision
+    return labels[decision] + ("办理" if decision in ("allow", "deny") else "")
+
+
 def field_titles(schema: dict) -> dict[str, str]:
-    """Dotted path → column title, for naming the facts a decision still needs."""
-    return {".".join(c.read_parts): c.title for c in all_columns(schema) if c.item_list is None}
+    """Dotted path (list indexes left out) → title, for naming the facts a decision still needs:
+    every field, and every list of objects (``student.suspensions`` → 历次及当前休学)."""
+    out: dict[str, str] = {}
+    for c in all_columns(schema):
+        out[".".join(c.read_parts)] = c.title
+        if c.item_list is not None:
+            out.setdefault(".".join(c.item_list), c.title.rsplit("·", 1)[0])
+    return out
+
+
+def _need_text(need: Mapping[str, Any], where: Mapping[str, str], titles: Mapping[str, str]) -> str:
+    """``L 列（历次及当前休学·休学结束日期）（student.suspensions[0].end）：第十四条第（三）项``."""
+    path = str(need.get("path", ""))
+    named = where.get(_column_path("$." + path)) or titles.get(_INDEX.sub("", path), "")
+    cites = need.get("cites") or ()
+    return f"{named}（{path}）" + (f"：{'、'.join(map(str, cites))}" if cites else "")
 
 
 def result_cells(record: dict, schema: dict, where: Mapping[str, str] | None = None,
@@ -933,21 +955,19 @@ def result_cells(record: dict, schema: dict, where: Mapping[str, str] | None = N
     (computed when not given)."""
     if "error" in record:
         return ["错误", "", "", "", "", "", "", mask_ids_in_text(_error_text(record, where or {}))[:EXCEL_CELL_CHARS]]
-    d = str(record.get("decision"))
-    labels = decision_labels()
-    verdict = UNDETERMINED_LABEL if d == "undetermined" and d not in labels else (
-        labels.get(d, str(d)) + ("办理" if d in ("allow", "deny") else ""))
+    verdict = verdict_text(str(record.get("decision")))
     outcome = record.get("outcome")
     outcome_text = outcome_labels().get(outcome, str(outcome)) if outcome else ""
+    if record.get("conditional_outcomes"):  # allowed, the outcome hanging on facts not stated
+        outcome_text = _lines(f"{outcome_labels().get(o.get('outcome'), str(o.get('outcome')))}："
+                              + (f"若 {o['condition']}" if o.get("condition") else "其余情形")
+                              for o in record["conditional_outcomes"])
     reasons = _lines(f"{r.get('cite', '')}：{r.get('message', '')}" for r in record.get("reasons") or ())
     basis = _lines(f"{r.get('cite', '')}：{r.get('message', '')}" for r in record.get("basis") or ())
     needs_list = record.get("needs") or ()
     if needs_list and titles is None:
         titles = field_titles(schema)
-    needs = _lines(
-        f"{(titles or {}).get(str(n.get('path', '')), '')}（{n.get('path', '')}）"
-        + (f"：{'、'.join(n.get('cites') or ())}" if n.get("cites") else "")
-        for n in needs_list)
+    needs = _lines(_need_text(n, where or {}, titles or {}) for n in needs_list)
     obligations = _lines(
         f"{o.get('cite', '')}：{o.get('message', '')}"
         + (f"（期限 {o['due']}）" if o.get("due") else "")

@@ -97,8 +97,10 @@ def run_sheet(args) -> int:
     evaluate_sheet(args.batch, args.output, rs=rs, log=log, tally=tally)
     from ..privacy import mask_ids_in_text
 
-    print(mask_ids_in_text(f"共 {sum(tally.counts())} 个案例：准予 {tally.allow}，不予或尚不能决定 {tally.deny}，"
-                           f"错误 {tally.errors}" + (f"，内部错误 {tally.internal}" if tally.internal else "")
+    undetermined = getattr(tally, "undetermined", 0)  # contract v2
+    print(mask_ids_in_text(f"共 {sum(tally.counts())} 个案例：准予 {tally.allow}，不予 {tally.deny}，"
+                           + (f"尚不能决定 {undetermined}，" if undetermined else "")
+                           + f"错误 {tally.errors}" + (f"，内部错误 {tally.internal}" if tally.internal else "")
                            + f"；结果已写入 {args.output}"), file=sys.stderr)
     return tally.exit_code
 
