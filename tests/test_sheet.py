@@ -437,3 +437,16 @@ def test_stray_cells_far_away_are_cheap_and_not_read_past_the_header(tmp_path):
     assert [(n, r[0]) for n, r in filled.rows] == [(1048576, "最后一行")]
     records = sheet.evaluate_sheet(out, tmp_path / "r.csv", rs=RS)
     assert records[0]["error"] == "invalid_case" and records[0]["line"] == 1048576
+
+
+def test_none_is_stated_for_a_list_or_a_nullable_object_by_its_own_column():
+    """Contract v2: an absent fact is unknown, an empty list or a null object is stated — both sayable."""
+    assert _case_of({"student.suspensions": "无", "registration.leave": "无"}) == {
+        "student": {"suspensions": []}, "registration": {"leave": None}}
+    assert _case_of({"student.suspensions": None, "registration.leave": None}) == {}
+    err = _case_of({"student.suspensions": "无", "student.suspensions[].start": "2025-03-01"})
+    assert isinstance(err, sheet.CaseError) and "填了“无”，其后各列却有内容" in err.message
+    err = _case_of({"registration.leave": "有"})
+    assert isinstance(err, sheet.CaseError) and "只可填“无”" in err.message
+    cols = {c.path for c in sheet.template_columns(RS, "registration")}
+    assert {"registration.leave", "student.suspensions"} <= cols

@@ -20,8 +20,11 @@ Cells (rows 3…):
 * a list of objects (``student.suspensions``, ``graduation.proficiency_exams``): one column per
   field of an item, path ``student.suspensions[].start``, each cell the items' values separated by
   ``;`` in item order — item *i* is made of the *i*-th value of every such column (an empty value
-  between separators: that field is absent from that item; ``无``: that item's null); the list is
-  empty (absent) when all its columns are.
+  between separators: that field is absent from that item; ``无``: that item's null); and a column
+  for the list itself (path ``student.suspensions``) where ``无`` states that there are none (the
+  empty list) — all its columns empty: the list is not stated;
+* a nullable object (``registration.leave``): a column for the object itself, ``无`` stating it is
+  null, beside the columns of its fields.
 
 Which columns a template has for an action is derived, never listed by hand: the schema's
 top-level scalar fields, the required fields (of the case, of the action's section and of every
@@ -81,6 +84,7 @@ TRUE_WORDS = frozenset({"是", "true", "TRUE", "True"})
 FALSE_WORDS = frozenset({"否", "false", "FALSE", "False"})
 _SPLIT = re.compile(r"[;；]")
 _ITEM = "[]"  # the step of a list of objects' item in a column path
+NONE_KIND = "none"  # the column of a nullable object or a list of objects: 无 says there is none
 UNDETERMINED_LABEL = "尚不能决定"  # contract v2's third decision, until the decision schema labels it
 
 SHEET_SUFFIXES = (".xlsx", ".csv")
@@ -101,7 +105,7 @@ class Column:
 
     parts: tuple[str, ...]  # ("student", "suspensions", "[]", "start") for a list of objects
     title: str
-    kind: str  # "string" | "integer" | "number" | "boolean" | "date" | "enum"
+    kind: str  # "string" | "integer" | "number" | "boolean" | "date" | "enum" | NONE_KIND
     many: bool = False  # ;-separated values (a list, or a field of a list of objects)
     nullable: bool = False
     labels: Mapping[str, str] = field(default_factory=dict)  # enum code → Chinese label
@@ -213,6 +217,8 @@ def all_columns(schema: dict) -> list[Column]:
         title = "·".join(titles[1:] or titles)
         base = _base_type(node)
         if base == "object" and "properties" in node:
+            if nullable and len(parts) > 1:  # 无 = the object is null (stated: there is none)
+                out.append(Column(parts, title, NONE_KIND, False, True, {}, False))
             req = set(node.get("required", ()))
             for name, sub in node["properties"].items():
                 sub_node, _ = _unnull(sub, schema)
@@ -222,6 +228,7 @@ def all_columns(schema: dict) -> list[Column]:
         if base == "array" and isinstance(node.get("items"), dict):
             item, _ = _unnull(node["items"], schema)
             if _base_type(item) == "object" and "properties" in item:
+                out.append(Column(parts, title, NONE_KIND, True, True, {}, False))  # 无 = no items (many: a list)
                 for name, sub in item["properties"].items():
                     sub_node, sub_null = _unnull(sub, schema)
                     if _base_type(sub_node) in ("object", "array"):
@@ -307,7 +314,10 @@ def template_columns(rs, action: str) -> list[Column]:
                 return _required_below(schema, p, i)
         return False
 
-    return [c for c in cols if needed(c)]
+    chosen = [c for c in cols if c.kind != NONE_KIND and needed(c)]
+    # A nullable object's or a list's own column (无: none) goes with its fields.
+    holders = {c.read_parts[:i] for c in chosen for i in range(1, len(c.read_parts))}
+    return [c for c in cols if (c.kind == NONE_KIND and c.parts in holders) or (c.kind != NONE_KIND and c in chosen)]
 
 
 def _required_below(schema: dict, parts: tuple[str, ...], start: int) -> bool:
@@ -372,6 +382,8 @@ def _openpyxl():
 
 def _prompt(c: Column) -> str:
     """The cell's input hint (Excel shows it on the cell; at most 255 characters)."""
+    if c.kind == NONE_KIND:
+        return "没有时填“无”；有则留空，填写其后各列"
     if c.kind == "enum":
         text = "可选：" + "、".join(c.labels.values())
     elif c.kind == "boolean":
@@ -425,6 +437,8 @@ def write_template(rs, action: str, out: str | Path) -> list[Column]:
         values: list[str] = []
         if c.parts == ("action",):  # a sheet is for one action
             values = [c.labels.get(action, action)]
+        elif c.kind == NONE_KIND:
+            values = ["无"]
         elif c.kind == "enum" and not c.many:
             values = list(c.labels.values()) + (["无"] if c.nullable else [])
         elif c.kind == "boolean" and not c.many:
@@ -701,6 +715,10 @@ def _scalar(c: Column, v: Any) -> Any:
                 raise _Bad("此项不能为“无”（null）", "may not be null")
             return None
     k = c.kind
+    if k == NONE_KIND:
+        if v in NULL_WORDS:
+            return None
+        raise _Bad(f"此列只可填“无”（表示没有）或留空，而不是 '{v}'", f"only 无 or empty, got {v!r}")
     if k == "boolean":
         if isinstance(v, bool):
             return v
@@ -765,7 +783,7 @@ def _cell_values(c: Column, v: Any) -> Any:
 
     A list of values: ``无`` is the empty list, empty values are skipped.  A field of a list of
     objects: one value per item, ``无`` that item's null, an empty value ``_ABSENT``."""
-    if not c.many:
+    if not c.many or c.kind == NONE_KIND:
         return _scalar(c, v)
     if not isinstance(v, str):
         return [_scalar(c, v)]
@@ -790,6 +808,7 @@ def row_case(lay: Layout, row: list[Any], row_no: int) -> dict | CaseError:
     case: dict = {}
     problems: list[CaseProblem] = []
     items: dict[tuple[str, ...], dict[str, list]] = {}
+    nones: dict[tuple[str, ...], tuple[int, Column]] = {}
     for i, c in enumerate(lay.columns):
         if c is None:
             continue
@@ -803,11 +822,23 @@ def row_case(lay: Layout, row: list[Any], row_no: int) -> dict | CaseError:
             problems.append(CaseProblem(json_path(c.read_parts), f"{where}：{e.zh}",
                                         f"row {row_no} column {_col_letter(i + 1)}: {e.en}"))
             continue
+        if c.kind == NONE_KIND:
+            nones[c.parts] = (i, c)
+            continue
         lst = c.item_list
         if lst is None:
             _put(case, c.parts, value)
         else:
             items.setdefault(lst, {})[c.parts[-1]] = value
+    for parts, (i, holder) in nones.items():
+        filled = [d for j, d in enumerate(lay.columns)
+                  if d is not None and d.kind != NONE_KIND and d.parts[:len(parts)] == parts and not _blank(row[j])]
+        if filled:
+            problems.append(CaseProblem(json_path(parts), f"第 {row_no} 行 {_col_letter(i + 1)} 列（{holder.title}）"
+                                        f"填了“无”，其后各列却有内容（{filled[0].title}）：两者只能取其一",
+                                        f"row {row_no}: 无 beside values of its fields"))
+            continue
+        _put(case, parts, [] if holder.many else None)
     for lst, fields in items.items():
         n = max(len(v) for v in fields.values())
         built = [{k: v[j] for k, v in fields.items() if j < len(v) and v[j] is not _ABSENT} for j in range(n)]
@@ -859,6 +890,10 @@ def case_row(columns: list[Column], case: dict) -> list[Any]:
 
     out: list[Any] = []
     for c in columns:
+        if c.kind == NONE_KIND:
+            ok, v = get(c.parts)
+            out.append("无" if ok and (v is None or v == []) else None)
+            continue
         lst = c.item_list
         if lst is not None:
             ok, items = get(lst)
