@@ -291,7 +291,8 @@ def test_a_bad_row_gets_its_error_in_its_row_and_the_others_are_decided(tmp_path
     rows = _rows(tmp_path / "out.xlsx")
     assert [r[-8] for r in rows[2:]] == ["准予办理", "错误", "不予办理", "不予办理"]
     error = rows[3][-1]
-    assert "第 4 行 AA 列（转学原因）：'搬家' 不是可选的值" in error
+    letter = {p: openpyxl.utils.get_column_letter(i) for i, p in enumerate(paths, 1)}
+    assert f"第 4 行 {letter['transfer.reason']} 列（转学原因）：'搬家' 不是可选的值" in error
     # the schema's own verdict on another cell of the same row is not lost either, when the row reads
     bad[paths.index("transfer.reason")] = "户籍迁移"
     buf = io.StringIO()
@@ -299,7 +300,7 @@ def test_a_bad_row_gets_its_error_in_its_row_and_the_others_are_decided(tmp_path
     (tmp_path / "in2.csv").write_text("\n".join(header + [buf.getvalue().strip()]) + "\n", encoding="utf-8")
     records = sheet.evaluate_sheet(tmp_path / "in2.csv", tmp_path / "out2.csv", rs=RS)
     assert records[0]["error"] == "invalid_case"
-    assert "Y 列（转入学校·" in _rows(tmp_path / "out2.csv")[2][-1]
+    assert f"{letter['transfer.to_school.enrollment']} 列（转入学校·" in _rows(tmp_path / "out2.csv")[2][-1]
 
 
 def test_id_numbers_are_masked_in_the_written_sheet(tmp_path):
