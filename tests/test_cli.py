@@ -316,7 +316,8 @@ def test_the_translation_table_covers_every_user_facing_string_of_this_pythons_a
     assert used - developer_only <= set(english_strings())
 
 
-COMMAND_NAMES = ["evaluate", "explain", "check", "lint", "test", "diff", "replay", "serve", "report", "coverage"]
+COMMAND_NAMES = ["evaluate", "explain", "check", "lint", "test", "diff", "replay", "serve", "report", "coverage",
+                 "template"]
 
 
 @pytest.mark.parametrize("argv", [[], *([c] for c in COMMAND_NAMES)], ids=lambda a: a[0] if a else "top")
@@ -396,6 +397,8 @@ EXIT_CASES = [
     ("report", lambda tmp: ["report", "-o", str(tmp / "r.html"), "--cases", "cases/4"], 0),
     ("report", lambda tmp: ["report", "-o", str(tmp / "missing" / "r.html")], 2),
     ("--version", lambda tmp: ["--version"], 0),
+    ("template", lambda tmp: ["template", "transfer_in", "-o", str(tmp / "t.xlsx")], 0),
+    ("template", lambda tmp: ["template", "transfer", "-o", str(tmp / "t.xlsx")], 2),
 ]
 
 

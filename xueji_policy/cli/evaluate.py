@@ -1,5 +1,8 @@
 """``xueji-policy evaluate CASE.json|-``: print the decision; exit 0 allow, 1 deny, 2 error.
 
+``--batch IN.xlsx|IN.csv -o OUT.xlsx|OUT.csv``: a sheet (``xueji-policy template``), one case per
+row, written back with the results (``sheet.py``); the same exit codes as a JSON Lines batch.
+
 ``--batch IN.jsonl``: one record per non-blank line; exit 0 when every line was allowed (or
 there was none), 1 when some line was denied, 2 when some line was an error record (or the
 input, the log or stdout failed), 3 when some line hit a bug (worst wins)."""
@@ -18,7 +21,12 @@ def add_arguments(p) -> None:
     p.add_argument("--batch", metavar="IN.jsonl",
                    help="批量：每行一个案例（- 为标准输入），按顺序每个非空行输出一个决定或错误记录（含行号）；"
                         "单行上限 1 MiB，超过的行得到 too_large 错误记录。退出码：全部允许（或没有案例）为 0，"
-                        "有不允许为 1，有错误记录为 2，有内部错误为 3（取最严重者）")
+                        "有不允许为 1，有错误记录为 2，有内部错误为 3（取最严重者）。IN.xlsx 或 IN.csv：表格，每行一个案例"
+                        "（模板用 xueji-policy template 生成），结果写入 -o 指定的文件")
+    p.add_argument("-o", "--output", metavar="OUT.xlsx",
+                   help="批量评估表格（--batch IN.xlsx 或 IN.csv，格式见 xueji-policy template）时的结果文件（.xlsx 或 .csv）："
+                        "每行原样保留（证件号码打码），其后附上决定、结果、理由、依据、须办理事项及期限、审批和错误"
+                        "（表格在一个进程中逐行评估，--jobs 不适用）")
     p.add_argument("--jobs", type=integer, default=1, metavar="N", help="批量时使用的进程数（默认 1；0 为 CPU 核数；至多 64）")
     p.add_argument("--log", metavar="FILE", help="把每个决定追加记录到 FILE（JSON Lines；不含个人信息，仅有加盐哈希）")
     p.add_argument("--rules", metavar="DIR", help=RULES_HELP)
@@ -64,8 +72,50 @@ def _flush_out() -> None:
         raise IOFailure("无法写出结果（标准输出）", "cannot write the results (stdout)", e) from None
 
 
+def _is_sheet(path: str | None) -> bool:
+    from ..sheet import SHEET_SUFFIXES
+
+    return bool(path) and str(path).lower().endswith(SHEET_SUFFIXES)
+
+
+def run_sheet(args) -> int:
+    """A sheet in, the same sheet with the results out: exit codes as for a JSON Lines batch."""
+    from ..batch import Tally
+    from ..errors import XuejiError
+    from ..pipeline import load_ruleset
+    from ..sheet import evaluate_sheet
+
+    if not args.output:
+        raise XuejiError("批量评估表格时请用 -o 指定结果文件（.xlsx 或 .csv）",
+                         "give the result file with -o (.xlsx or .csv) when the batch is a sheet")
+    rs = load_ruleset(args.rules)
+    log = None
+    if args.log:
+        from ..audit import DecisionLog
+
+        log = DecisionLog(args.log)
+    tally = Tally()
+    evaluate_sheet(args.batch, args.output, rs=rs, log=log, tally=tally)
+    from ..privacy import mask_ids_in_text
+
+    undetermined = getattr(tally, "undetermined", 0)  # contract v2
+    print(mask_ids_in_text(f"共 {sum(tally.counts())} 个案例：准予 {tally.allow}，不予 {tally.deny}，"
+                           + (f"尚不能决定 {undetermined}，" if undetermined else "")
+                           + f"错误 {tally.errors}" + (f"，内部错误 {tally.internal}" if tally.internal else "")
+                           + f"；结果已写入 {args.output}"), file=sys.stderr)
+    return tally.exit_code
+
+
 def run_batch(args) -> int:
     import os
+
+    if _is_sheet(args.batch):
+        return run_sheet(args)
+    if args.output:
+        from ..errors import XuejiError
+
+        raise XuejiError("-o 只用于批量评估表格（--batch IN.xlsx 或 IN.csv）；JSON Lines 的结果写到标准输出",
+                         "-o is for sheets (--batch IN.xlsx or IN.csv); JSON Lines results go to stdout")
 
     from ..batch import MAX_JOBS, Tally, evaluate_stream
     from ..errors import XuejiError
@@ -107,6 +157,10 @@ def run_batch(args) -> int:
 def run(args) -> int:
     if args.batch:
         return run_batch(args)
+    if args.output:
+        from ..errors import XuejiError
+
+        raise XuejiError("-o 只用于批量评估表格（--batch IN.xlsx -o OUT.xlsx）", "-o is for --batch with a sheet")
     if not args.case:
         from ..errors import XuejiError
 

@@ -15,7 +15,7 @@ import sys
 from .argparse_zh import chinese
 
 COMMANDS = {
-    "evaluate": "对一个案例作出决定（JSON 或中文摘要）；或用 --batch 逐行批量评估",
+    "evaluate": "对一个案例作出决定（JSON 或中文摘要）；或用 --batch 批量评估（JSON Lines，或 Excel/CSV 表格每行一个案例）",
     "explain": "说明决定：逐条规则是否适用、各子条件的取值和期限的计算",
     "check": "加载并检查规则文件，列出全部错误",
     "lint": "检查规则集中的隐患：未用参数、未经检验或永不适用的规则、冲突的许可、条文改动",
@@ -26,6 +26,7 @@ COMMANDS = {
     "report": "生成逐条对照的 HTML 报告（条文原文、规则、黄金案例、覆盖、参数）",
     "coverage": "逐条核对：每条已编码或已说明，每条规则都有适用与不适用的黄金案例",
     "verify": "证明规则的性质（SMT 求解器）；--compare 比较两套规则的宽严",
+    "template": "生成一个学籍事项的 Excel 表格模板（中文列名、下拉选项、日期格式），填好后用 evaluate --batch 批量评估",
 }
 
 _ERROR = (2, "出错：输入、规则、黄金案例或用法有误（错误信息写在标准错误上）", "error")
@@ -54,6 +55,7 @@ EXIT_CODES: dict[str, list[tuple[int, str, str]]] = {
     "verify": [(0, "全部性质得证；--compare 时两套规则等价", "proved / equivalent"),
                (1, "有性质被反驳或未能证明；--compare 时有宽严变化", "refuted / differs"), _ERROR],
     "coverage": [(0, "逐条完备", "complete"), (1, "有缺口", "gaps"), _ERROR],
+    "template": [(0, "模板已生成", "written"), _ERROR],
     "--version": [(0, "已显示版本", "shown"), (2, "规则集无法加载", "rules do not load")],
 }
 INTERNAL_ERROR = (3, "内部错误（程序缺陷）：请把命令和输入报告给维护者", "internal error")
