@@ -151,8 +151,9 @@ def test_schema_style(schema):
 def test_case_schema_defaults_and_required():
     p = CASE_SCHEMA["properties"]
     d = CASE_SCHEMA["$defs"]
-    assert d["Student"]["properties"]["gaokao_registered"]["default"] is False
-    assert d["Student"]["properties"]["suspensions"]["default"] == []
+    # v2: no schema default stands in for a fact (an absent key is unknown)
+    assert "default" not in d["Student"]["properties"]["gaokao_registered"]
+    assert "default" not in d["Student"]["properties"]["suspensions"]
     assert set(d["Student"]["required"]) == {"name", "id_type", "id_number", "status"}
     assert "default" not in p["graduation"]["properties"]["credits_required"]
     assert "credits_required" not in p["graduation"]["required"]
@@ -193,7 +194,7 @@ def test_case_schema_is_readable_by_the_type_checker():
     assert t.field("registration").field("leave").nullable
     assert t.field("suspension").field("medical_certificate_level").kind == "enum"
     assert t.field("graduation").field("credits_required").nullable  # absent: a parameter supplies it
-    assert not t.field("graduation").field("proficiency_exams").nullable
+    assert not t.field("graduation").field("proficiency_exams").has_default
     assert t.field("transfer").field("liaoning_gaokao_eligible").nullable
 
 
@@ -592,7 +593,7 @@ def test_student_repr_and_errors_hide_the_id_number():
 
 def test_case_model_defaults():
     c = Case.model_validate(example("appeal"))
-    assert c.student.gaokao_registered is False
+    assert c.student.gaokao_registered is None  # v2: unstated, not false
     assert c.registration is None
     g = Case.model_validate(example("graduation")).graduation
     assert g.credits_required is None

@@ -31,7 +31,8 @@ SCHEMA = {
         "xs": {"type": "array", "items": {"type": "integer"}},
         "empty": {"type": "array", "items": {"type": "integer"}},
         "objs": {"type": "array", "items": {"type": "object", "properties": {
-            "k": {"type": "integer"}, "t": {"type": "string", "format": "date"}}}},
+            "k": {"type": "integer"},
+            "t": {"anyOf": [{"type": "string", "format": "date"}, {"type": "null"}]}}}},
         "o": {"type": ["object", "null"], "properties": {"k": {"type": "integer"}}},
         "e": {"type": "string", "enum": ["a", "b"]},
     },

@@ -208,7 +208,8 @@ class _Search:
             day = _dt.date.fromisoformat(case["date"])
             if not rule.in_force(day):
                 return None
-            return truth(rule.applies(case, self.rs.params_on(day), {})) is True
+            # A variant that leaves a fact the rule reads unstated is no evidence either way (v2).
+            return truth(rule.applies(case, self.rs.params_on(day), {}))
         except Exception:  # a variant the rules cannot judge (no calendar, not in force): no evidence
             return None
 

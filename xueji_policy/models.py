@@ -407,6 +407,7 @@ def decision_from_dict(d: dict, ruleset: Any = None) -> DecisionModel:
                                                   "due": dt.date.fromisoformat(due) if due else None}))
     info = ruleset.info_model()
     return _assemble(Decision, {
+        **_OPEN_NONE,
         "case_id": d["case_id"], "action": d["action"], "decision": d["decision"], "outcome": d["outcome"],
         "reasons": [reason(r) for r in d["reasons"]], "basis": [reason(r) for r in d["basis"]],
         "obligations": obligations, "approvals": list(d["approvals"]), "ruleset": info,
@@ -418,6 +419,7 @@ def decision_from_dict(d: dict, ruleset: Any = None) -> DecisionModel:
 _OBLIGATION_DEFAULTS = dict.fromkeys(_OBLIGATION_OPTIONAL)
 # Keys of a decision that hangs on unstated facts (v2); every other optional key is assembled.
 _OPEN_KEYS = tuple(k for k in _DECISION_OPTIONAL if k not in ("trace", "warnings"))
+_OPEN_NONE = dict.fromkeys(_OPEN_KEYS)  # the assembled model has every field, as a validated one does
 
 
 _set_dict = object.__setattr__

@@ -21,6 +21,7 @@ import z3
 from ..contract import id_number_paths
 from ..errors import XuejiError
 from ..lang import ast as A
+from ..lang.kleene import truth
 from ..plan import plan_for
 from ..privacy import TEST_REGION_PREFIX, gb11643_check_char
 from ..ruleset import Rule, RuleSet
@@ -321,9 +322,9 @@ def _obj(enc: Encoder, model, o: SymObj, s: Shape) -> dict:
             if name in s.required:
                 out[name] = _filler(fs, name)
             continue
-        if name not in s.required:
-            has = enc.vars[(f"{o.key}.{name}", "has")].term
-            if not z3.is_true(_value(model, has)):
+        has_var = enc.vars.get((f"{o.key}.{name}", "has"))  # v2: none — a complete case states every field read
+        if name not in s.required and has_var is not None:
+            if not z3.is_true(_value(model, has_var.term)):
                 continue
         out[name] = _concrete(enc, model, val, fs)
     return out
@@ -406,7 +407,7 @@ def holds(rs: RuleSet, expr: A.Expr | None, case: dict) -> bool:
     if hit is None or hit[0] is not expr:
         hit = cache[id(expr)] = (expr, Compiler(rs.calendar).compile(expr))
     day = _dt.date.fromisoformat(case["date"])
-    return bool(hit[1](case, rs.params_on(day), {}))
+    return truth(hit[1](case, rs.params_on(day), {})) is True  # v2: a given that hangs on an unstated fact does not hold
 
 
 @dataclass
