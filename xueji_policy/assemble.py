@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -28,18 +29,14 @@ from .lang.types import BOOL, DATE, PARAM_TYPES, Type, action_sections, schema_t
 from .load import Y, load_yaml_bytes
 from .plan import attach_closures, build_plans
 from .rulefiles import CALENDAR_DIR, RULE_SUFFIXES, SCHEMA_SUFFIXES, RuleFiles, read_rule_files
-from .ruleset import (
-    _ANNEX_FILE,
-    _ARTICLE_FILE,
-    _SPECIAL_FILES,
-    Article,
-    Outcome,
-    Parameter,
-    Rule,
-    RuleSet,
-)
+from .ruleset import Article, Outcome, Parameter, Rule, RuleSet
 from .shape import check_shape
 from .workdays import WorkCalendar, default_calendar
+
+# The file names of a rules directory (the layout is described in ruleset.py).
+_ARTICLE_FILE = re.compile(r"^(\d+)\.ya?ml$")
+_ANNEX_FILE = re.compile(r"^annex-(\d+)\.ya?ml$")
+_SPECIAL_FILES = {"ruleset.yaml", "parameters.yaml", "definitions.yaml", "index.yaml", "properties.yaml"}
 
 
 class Assembler:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import bisect
 import datetime as _dt
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -33,10 +32,7 @@ from .lang.types import Type, action_sections
 from .privacy import mask_ids_in_text
 from .workdays import WorkCalendar
 
-_ARTICLE_FILE = re.compile(r"^(\d+)\.ya?ml$")
-_ANNEX_FILE = re.compile(r"^annex-(\d+)\.ya?ml$")
 CALENDAR_WARNING_DAYS = 60  # how early staff are told to add next year's holiday schedule
-_SPECIAL_FILES = {"ruleset.yaml", "parameters.yaml", "definitions.yaml", "index.yaml", "properties.yaml"}
 
 
 def default_rules_dir() -> Path:
