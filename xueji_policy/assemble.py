@@ -24,9 +24,9 @@ from .errors import CheckError, CiteError, DuplicateError, Location, RuleError, 
 from .lang.builtins import parse_monthday
 from .lang.check import Scope, check_expr, did_you_mean
 from .lang.codegen import CodegenError
-from .lang.parse import Source, parse_expr
 from .lang.types import BOOL, DATE, PARAM_TYPES, Type, action_sections, schema_to_type
 from .load import Y, load_yaml_bytes
+from .parsing import ParsedConditions, parse_let, parse_rule_files
 from .plan import attach_closures, build_plans
 from .rulefiles import CALENDAR_DIR, RULE_SUFFIXES, SCHEMA_SUFFIXES, RuleFiles, read_rule_files
 from .ruleset import Article, Outcome, Parameter, Rule, RuleSet
@@ -50,6 +50,7 @@ class Assembler:
         self.failed_articles: set[int] = set()
         self.params_failed = False
         self.lets_failed = False
+        self.parsed = ParsedConditions()  # the parse stage's result (load() fills it)
 
     def shown(self, p: Path) -> str:
         return self.src.shown(p.as_posix())
@@ -100,7 +101,8 @@ class Assembler:
             elif (m := _ARTICLE_FILE.match(name)) is not None:
                 self.failed_articles.add(int(m.group(1)))
 
-        articles = self._articles(docs)
+        self.parsed = parse_rule_files(docs)  # parse stage: every condition → AST, before any check
+        articles = self._articles(docs)  # check stage from here on: articles, parameters, rules, constraints
         params = self._params(Path("parameters.yaml"), articles)
         rules: list[Rule] = []
         global_lets = self._global_lets(Path("definitions.yaml"))
@@ -377,14 +379,17 @@ class Assembler:
                     self.add(CheckError(f"命名条件 '{name}' 与字段、params 或函数重名", ly.loc,
                                         message_en=f"let '{name}' clashes with a field, params or a function"))
                     continue
-                src = Source(ly.value, ly.scalar_locator(), f"let {name}")
-                try:
-                    out[name] = LetDef(name, parse_expr(ly.value, src), src)
-                except RuleError as e:
+                parsed = parse_let(name, ly)  # the parse stage's (parsing.py)
+                if parsed.too_deep:
+                    raise RecursionError  # as the parser itself raised it before the stages were split
+                e = parsed.error
+                if e is None:
+                    out[name] = LetDef(name, parsed.ast, parsed.src)
+                else:
                     # A shared let is parsed once per file that sees it: report it once.
                     if not any(str(x.loc) == str(e.loc) for x in self.errors):
                         self.add(e)
-                    out[name] = LetDef(name, None, src, failed=True)
+                    out[name] = LetDef(name, None, parsed.src, failed=True)
             if scope_name == "definitions" and self._global_letdefs is None:
                 self._global_letdefs = dict(out)
         return out
@@ -511,21 +516,24 @@ class Assembler:
         return rule
 
     def _expr(self, y: Y | None, scope: Scope, rid: str, expect: str, what: str):
-        """(source text, checked AST, None) or None after recording the error."""
+        """(source text, checked AST, None) or None after recording the error.  The text was
+        parsed by the parse stage (parsing.py); its parse error is reported here, in file order."""
         if y is None:
             return None
-        value = y.value
-        if isinstance(value, bool):  # `when: true` — YAML read it as a boolean
-            text = "true" if value else "false"
-        else:
-            text = str(value)
-        whole = y.loc
-        src = Source(text, y.scalar_locator() if isinstance(value, str) else (lambda off: whole), rid)
+        parsed = self.parsed.get(y, rid)
+        if parsed.error is not None:
+            self.add(parsed.error)
+            return None
+        if parsed.too_deep:
+            self.add(CheckError(f"{what}嵌套过深，无法检查；请拆成命名条件（let）", y.loc, rule_id=rid,
+                                message_en="condition nested too deeply"))
+            return None
         from .lang.check import AlreadyReported
 
+        ast = parsed.ast
+        assert ast is not None
         try:
-            ast = parse_expr(text, src)
-            check_expr(ast, scope, src, expect, what)
+            check_expr(ast, scope, parsed.src, expect, what)
             fn = None  # closures are the compile stage's (plan.attach_closures), for the whole set at once
         except AlreadyReported:
             return None
@@ -536,7 +544,7 @@ class Assembler:
             self.add(CheckError(f"{what}嵌套过深，无法检查；请拆成命名条件（let）", y.loc, rule_id=rid,
                                 message_en="condition nested too deeply"))
             return None
-        return text, ast, fn
+        return parsed.text, ast, fn
 
 
 _BAD = object()
