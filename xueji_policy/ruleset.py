@@ -196,6 +196,7 @@ class RuleSet:
     _validator: Any = field(default=None, repr=False)
     _fast_validator: Any = field(default=None, repr=False)
     plans: dict = field(default_factory=dict, repr=False)  # the plan stage's cache (plan.py)
+    plans_by_day: dict = field(default_factory=dict, repr=False)  # (action, day) → its plan (plan.py)
     _reason_models: dict = field(default_factory=dict, repr=False)
     _info_model: Any = field(default=None, repr=False)
     _consistency: Any = field(default=None, repr=False)
