@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from xueji_policy import audit
-from xueji_policy.audit import DecisionLog, LogError, _salt_for, read_log
+from xueji_policy.audit import DecisionLog, LogError, read_log, salt_for
 from xueji_policy.engine import evaluate_dict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +100,7 @@ def _make_salt(path: str, barrier, queue) -> None:
     os.environ.pop("XUEJI_POLICY_LOG_SALT", None)
     barrier.wait()
     try:
-        queue.put(_salt_for(Path(path)))
+        queue.put(salt_for(Path(path)))
     except Exception as e:  # reported, so the test fails with the reason
         queue.put(repr(e).encode())
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xueji_policy.batch import MAX_LINE_BYTES, BatchTooLong, _decode, json_array_items, json_array_spans
+from xueji_policy.batch import MAX_LINE_BYTES, BatchTooLong, decode_line, json_array_items, json_array_spans
 from xueji_policy.errors import CaseError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +30,7 @@ def elements(body: bytes, max_items: int = 1000) -> list[bytes]:
 
 def test_each_element_is_parsed_like_a_single_case():
     raws = elements(b"[" + b",".join([GOOD, DUPLICATE, SURROGATE, DEEP, GOOD]) + b"]")
-    results = [_decode(raw, n) for n, raw in enumerate(raws, 1)]
+    results = [decode_line(raw, n) for n, raw in enumerate(raws, 1)]
     assert [err is None for _, err in results] == [True, False, False, False, True]
     assert results[1][1]["error"] == "malformed_json" and "重复" in results[1][1]["message"]
     assert [err["line"] for _, err in results if err] == [2, 3, 4]
@@ -63,8 +63,8 @@ def test_an_array_is_counted_while_scanning():
 def test_an_element_over_the_bound_is_never_read_whole():
     body = b'[{"case_id": "' + b"x" * (5 * MAX_LINE_BYTES) + b'"}, ' + GOOD + b"]"
     raws = elements(body)
-    assert len(raws[0]) == MAX_LINE_BYTES + 1 and _decode(raws[0], 1)[1]["error"] == "too_large"
-    assert _decode(raws[1], 2)[1] is None
+    assert len(raws[0]) == MAX_LINE_BYTES + 1 and decode_line(raws[0], 1)[1]["error"] == "too_large"
+    assert decode_line(raws[1], 2)[1] is None
 
 
 @pytest.mark.parametrize("body", [b"", b"  ", b"{}", b"1", b"x[1]", b"[1]x", b"[1,]", b"[,1]", b"[1,,2]", b"[1",

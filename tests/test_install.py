@@ -165,6 +165,10 @@ def test_the_version_comes_from_the_installed_metadata_with_a_source_fallback(mo
     from xueji_policy import version as package_version
 
     assert package_version._version() == package_version.__version__ == metadata.version("xueji-policy")
+    # The cheap path (the dist-info directory's name, no importlib.metadata) finds the same.
+    assert package_version._dist_info_version() in (None, metadata.version("xueji-policy"))
+    monkeypatch.setattr(package_version, "_dist_info_version", lambda: None)
+    assert package_version._version() == metadata.version("xueji-policy")
 
     def missing(name):
         raise metadata.PackageNotFoundError(name)

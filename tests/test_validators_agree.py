@@ -127,3 +127,32 @@ def test_dates_checked_natively_by_the_fast_validator_mean_what_is_iso_date_mean
     samples += ["2025-1-01", "２０２５-01-01", "2025-01-01\n", "2025/01/01", "20250101", "2025-W01-1",
                 "2025-01-01T00:00", "", "2025-01-0١", " 2025-01-01"]
     assert [s for s in samples if v.is_valid(s) != is_iso_date(s)] == []
+
+
+def test_the_schema_resolved_per_action_gives_the_schema_s_verdicts():
+    """The fast validator checks a case against the schema with its per-action ``if``s resolved
+    (fastvalidate.for_action): the same verdict as the whole schema for every example under
+    every action's name (its section is allowed only for its own actions), and without it."""
+    import json
+    from pathlib import Path
+
+    import jsonschema_rs
+
+    from xueji_policy.fastvalidate import FORMATS, for_action
+
+    whole = jsonschema_rs.validator_for(SCHEMA, formats=FORMATS, validate_formats=True)
+    actions = SCHEMA["properties"]["action"]["enum"]
+    resolved = {a: for_action(SCHEMA, a) for a in actions}
+    assert all(s is not None and not any("if" in b for b in s.get("allOf", [])) for s in resolved.values())
+    special = {a: jsonschema_rs.validator_for(s, formats=FORMATS, validate_formats=True) for a, s in resolved.items()}
+    examples = [json.loads(p.read_text("utf-8")) for p in sorted((Path(__file__).parent.parent / "examples").glob("*.json"))]
+    verdicts = []
+    for example in examples:
+        for action in actions:
+            for case in ({**example, "action": action}, {k: v for k, v in example.items()
+                                                           if k in ("case_id", "date", "student")} | {"action": action}):
+                verdict = whole.is_valid(case)
+                assert special[action].is_valid(case) == verdict, (example["action"], action)
+                assert FAST.is_valid(case) == verdict
+                verdicts.append(verdict)
+    assert True in verdicts and False in verdicts

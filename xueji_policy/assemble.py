@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -23,24 +24,20 @@ from .errors import CheckError, CiteError, DuplicateError, Location, RuleError, 
 from .lang.builtins import parse_monthday
 from .lang.check import Scope, check_expr
 from .lang.codegen import CodegenError
-from .lang.parse import Source, parse_expr
 from .lang.types import BOOL, DATE, PARAM_TYPES, Type, action_sections, schema_to_type
 from .load import Y, load_yaml_bytes
 from .messages import TemplateError, is_template, placeholders
+from .parsing import ParsedConditions, parse_let, parse_rule_files
 from .plan import attach_closures, build_plans
 from .rulefiles import CALENDAR_DIR, RULE_SUFFIXES, SCHEMA_SUFFIXES, RuleFiles, read_rule_files
-from .ruleset import (
-    _ANNEX_FILE,
-    _ARTICLE_FILE,
-    _SPECIAL_FILES,
-    Article,
-    Outcome,
-    Parameter,
-    Rule,
-    RuleSet,
-)
+from .ruleset import Article, Outcome, Parameter, Rule, RuleSet
 from .shape import check_shape
 from .workdays import WorkCalendar, default_calendar
+
+# The file names of a rules directory (the layout is described in ruleset.py).
+_ARTICLE_FILE = re.compile(r"^(\d+)\.ya?ml$")
+_ANNEX_FILE = re.compile(r"^annex-(\d+)\.ya?ml$")
+_SPECIAL_FILES = {"ruleset.yaml", "parameters.yaml", "definitions.yaml", "index.yaml", "properties.yaml"}
 
 
 class Assembler:
@@ -54,6 +51,7 @@ class Assembler:
         self.failed_articles: set[int] = set()
         self.params_failed = False
         self.lets_failed = False
+        self.parsed = ParsedConditions()  # the parse stage's result (load() fills it)
 
     def shown(self, p: Path) -> str:
         return self.src.shown(p.as_posix())
@@ -104,7 +102,8 @@ class Assembler:
             elif (m := _ARTICLE_FILE.match(name)) is not None:
                 self.failed_articles.add(int(m.group(1)))
 
-        articles = self._articles(docs)
+        self.parsed = parse_rule_files(docs)  # parse stage: every condition → AST, before any check
+        articles = self._articles(docs)  # check stage from here on: articles, parameters, rules, constraints
         params = self._params(Path("parameters.yaml"), articles)
         rules: list[Rule] = []
         global_lets = self._global_lets(Path("definitions.yaml"))
@@ -391,14 +390,17 @@ class Assembler:
                     self.add(CheckError(f"命名条件 '{name}' 与字段、params 或函数重名", ly.loc,
                                         message_en=f"let '{name}' clashes with a field, params or a function"))
                     continue
-                src = Source(ly.value, ly.scalar_locator(), f"let {name}")
-                try:
-                    out[name] = LetDef(name, parse_expr(ly.value, src), src)
-                except RuleError as e:
+                parsed = parse_let(name, ly)  # the parse stage's (parsing.py)
+                if parsed.too_deep:
+                    raise RecursionError  # as the parser itself raised it before the stages were split
+                e = parsed.error
+                if e is None:
+                    out[name] = LetDef(name, parsed.ast, parsed.src)
+                else:
                     # A shared let is parsed once per file that sees it: report it once.
                     if not any(str(x.loc) == str(e.loc) for x in self.errors):
                         self.add(e)
-                    out[name] = LetDef(name, None, src, failed=True)
+                    out[name] = LetDef(name, None, parsed.src, failed=True)
             if scope_name == "definitions" and self._global_letdefs is None:
                 self._global_letdefs = dict(out)
         return out
@@ -559,21 +561,24 @@ class Assembler:
                                     hint=f"是否应为 '{{{hint}}}'？" if hint else None))
 
     def _expr(self, y: Y | None, scope: Scope, rid: str, expect: str, what: str):
-        """(source text, checked AST, None) or None after recording the error."""
+        """(source text, checked AST, None) or None after recording the error.  The text was
+        parsed by the parse stage (parsing.py); its parse error is reported here, in file order."""
         if y is None:
             return None
-        value = y.value
-        if isinstance(value, bool):  # `when: true` — YAML read it as a boolean
-            text = "true" if value else "false"
-        else:
-            text = str(value)
-        whole = y.loc
-        src = Source(text, y.scalar_locator() if isinstance(value, str) else (lambda off: whole), rid)
+        parsed = self.parsed.get(y, rid)
+        if parsed.error is not None:
+            self.add(parsed.error)
+            return None
+        if parsed.too_deep:
+            self.add(CheckError(f"{what}嵌套过深，无法检查；请拆成命名条件（let）", y.loc, rule_id=rid,
+                                message_en="condition nested too deeply"))
+            return None
         from .lang.check import AlreadyReported
 
+        ast = parsed.ast
+        assert ast is not None
         try:
-            ast = parse_expr(text, src)
-            check_expr(ast, scope, src, expect, what)
+            check_expr(ast, scope, parsed.src, expect, what)
             fn = None  # closures are the compile stage's (plan.attach_closures), for the whole set at once
         except AlreadyReported:
             return None
@@ -584,7 +589,7 @@ class Assembler:
             self.add(CheckError(f"{what}嵌套过深，无法检查；请拆成命名条件（let）", y.loc, rule_id=rid,
                                 message_en="condition nested too deeply"))
             return None
-        return text, ast, fn
+        return parsed.text, ast, fn
 
 
 _BAD = object()

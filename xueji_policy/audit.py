@@ -54,7 +54,7 @@ def _io_error(path: Path, what_zh: str, what_en: str, e: OSError) -> LogError:
     return LogError(f"决定记录{what_zh} {path}：{os_error_zh(e)}", f"decision log: {what_en} {path}: {e.strerror or e}")
 
 
-def _salt_for(path: Path, *, create: bool = True) -> bytes:
+def salt_for(path: Path, *, create: bool = True) -> bytes:
     """The log's salt: from the environment, else ``<log>.salt`` (made on first use if ``create``)."""
     env = os.environ.get("XUEJI_POLICY_LOG_SALT")
     if env:
@@ -119,7 +119,7 @@ class DecisionLog:
         self.path = Path(path)
         self._fd: int | None = None
         self._fd = self._open()
-        self.salt = _salt_for(self.path)
+        self.salt = salt_for(self.path)
         self._check_tail = True  # before the first write, and again after a failed one
 
     def _open(self) -> int:

@@ -147,7 +147,7 @@ def evaluate_one(case: Any, rs, line: int | None = None, log=None) -> dict:
         return _internal_record(e, line)
 
 
-def _decode(raw: str | bytes | bytearray, line: int):
+def decode_line(raw: str | bytes | bytearray, line: int):
     """(case, None) or (None, error record) for one JSON Lines line."""
     from .validate import parse_case_json
 
@@ -160,7 +160,7 @@ def _decode(raw: str | bytes | bytearray, line: int):
 
 
 def _evaluate_line(rs, line_no: int, raw: str | bytes, log=None) -> dict:
-    case, err = _decode(raw, line_no)
+    case, err = decode_line(raw, line_no)
     return err if err is not None else evaluate_one(case, rs, line_no, log)
 
 

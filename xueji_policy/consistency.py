@@ -125,7 +125,7 @@ class Consistency:
         self.source = source
         self.calendar = calendar
         self._by_action: dict[str, tuple[Constraint, ...]] = {}
-        self._detect: dict[str, Callable[[dict, dict], set]] = {}
+        self._detect: dict[str, tuple] = {}
 
     def for_action(self, action: str) -> tuple[Constraint, ...]:
         got = self._by_action.get(action)
@@ -134,35 +134,37 @@ class Consistency:
                 c for c in self.constraints if c.actions is None or action in c.actions)
         return got
 
-    def _detector(self, action: str) -> Callable[[dict, dict], set]:
-        """One generated function per action (as the rules' plans): case → ids of the
-        constraints that may fire.  An ``each`` constraint is tested as ``any(…)`` over its
-        list(s), which may over-report (a pair of one element with itself); only those
-        ids are then checked element by element, so a consistent case costs one call."""
-        fn = self._detect.get(action)
-        if fn is None:
-            from .lang.codegen import build_function
-            from .lang.types import T_BOOL
-
+    def _detectors(self, action: str) -> tuple[Callable[[dict, dict], set], tuple[tuple[tuple, Callable], ...]]:
+        """Generated functions per action (as the rules' plans): case → ids of the constraints
+        that may fire.  One for the constraints without ``each``; one per group of ``each``
+        constraints over the same list(s), called only when those lists have items (an absent or
+        empty list has no element to contradict anything: every case without suspensions skips
+        them).  An ``each`` constraint is tested as ``any(…)`` over its list(s), which may
+        over-report (a pair of one element with itself); only those ids are then checked element
+        by element, so a consistent case costs one call per group."""
+        got = self._detect.get(action)
+        if got is None:
             cs = self.for_action(action)
-            exprs: list[A.Expr] = []
+            plain = _build([c for c in cs if not c.each], self.calendar)
+            groups: dict[tuple, list[Constraint]] = {}
             for c in cs:
-                e = c.contradiction_ast
-                for each in reversed(c.each):
-                    e = A.Quant("any", each.var, each.ast, e, type=T_BOOL)
-                exprs.append(e)
-            if not cs:
-                fn = _nothing
-            else:
-                # A fixed function name: an action's name is data, never part of generated code.
-                fn = build_function("consistency", exprs, self.calendar, labels=[c.id for c in cs])
-            self._detect[action] = fn
-        return fn
+                if c.each:
+                    groups.setdefault(tuple(sorted({e.path for e in c.each})), []).append(c)
+            got = self._detect[action] = (plain, tuple((paths, _build(g, self.calendar))
+                                                       for paths, g in groups.items()))
+        return got
 
     def problems(self, case: dict, params: dict) -> list[CaseProblem]:
         action = case.get("action", "")
+        plain, groups = self._detectors(action)
         try:
-            fired = self._detector(action)(case, params)
+            fired = plain(case, params)
+            for paths, detect in groups:
+                for path in paths:
+                    if not _has_items(case, path):
+                        break
+                else:
+                    fired = fired | detect(case, params)
         except KeyError:  # a fact a constraint reads is not stated: check each (an unknown never contradicts)
             fired = {c.id for c in self.for_action(action)}
         if not fired:
@@ -187,6 +189,32 @@ class Consistency:
 
 def _nothing(case: dict, params: dict) -> set:
     return set()
+
+
+def _build(cs: list[Constraint], calendar) -> Callable[[dict, dict], set]:
+    if not cs:
+        return _nothing
+    from .lang.codegen import build_function
+    from .lang.types import T_BOOL
+
+    exprs: list[A.Expr] = []
+    for c in cs:
+        e = c.contradiction_ast
+        for each in reversed(c.each):
+            e = A.Quant("any", each.var, each.ast, e, type=T_BOOL)
+        exprs.append(e)
+    # A fixed function name: an action's name is data, never part of generated code.
+    return build_function("consistency", exprs, calendar, labels=[c.id for c in cs])
+
+
+def _has_items(case: dict, path: tuple[str, ...]) -> bool:
+    """Whether the list at ``path`` (a validated case: a list, null or absent) has an item."""
+    node: Any = case
+    for name in path:
+        if type(node) is not dict:
+            return False
+        node = node.get(name)
+    return bool(node)
 
 
 def _each_problems(c: Constraint, case: dict, params: dict) -> list[CaseProblem]:

@@ -5,15 +5,18 @@
                                                               (its sha256 is the rule set's fingerprint)
     load      load.py                        YamlError        YAML with positions, safe loader only
     shape     shape.py                       StructureError   each file against its JSON Schema (schemas/)
-    parse     lang/parse.py                  ParseError       conditions → AST (Lark grammar)
-    check     lang/check.py, cites.py,       CheckError,      names and types against the case schema;
-              assemble.py, consistency.py    CiteError, …     cites, lets, actions, outcomes, dues;
+    parse     parsing.py, lang/parse.py      ParseError       every condition and let of the rule files → AST
+                                                              (Lark grammar), before anything is checked
+    check     assemble.py, lang/check.py,    CheckError,      names and types against the case schema;
+              cites.py, consistency.py       CiteError, …     cites, lets, actions, outcomes, dues;
                                                               the cross-field constraints
     compile   lang/compile.py, lang/codegen  CodegenError     closures (explain, analysis); generated code
     plan      plan.py                        CodegenError     one generated function per action and stretch
 
-``assemble.py`` drives shape → check over the files and assembles the ``RuleSet`` (ruleset.py:
-plain data, no stage imported).  The compiled-rule cache (cache.py) stands in for read→check when
+``assemble.py`` drives the stages over the files — shape each file, parse every condition
+(``parsing.parse_rule_files``), then check — and assembles the ``RuleSet`` (ruleset.py: plain
+data, no stage imported).  A parse error is reported where the check stage reaches its condition,
+so that a rule set's errors stay in file order.  The compiled-rule cache (cache.py) stands in for read→check when
 the fingerprint is unchanged.  A rule set with any error raises ``RuleSetError`` and nothing is
 returned — never a half-loaded set.
 """

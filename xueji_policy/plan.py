@@ -40,8 +40,23 @@ def condition(r: Rule) -> A.Expr:
     return A.BoolOp("and", (r.when_ast, A.Not(r.unless_ast, type=T_BOOL)), type=T_BOOL)
 
 
+MAX_DAYS_REMEMBERED = 4096  # (action, day) pairs looked up directly; past that the memo starts again
+
+
 def plan_for(rs: RuleSet, action: str, day: _dt.date) -> Plan:
-    """The plan for ``action`` on ``day`` (built once per stretch of dates)."""
+    """The plan for ``action`` on ``day`` (built once per stretch of dates; found again for the
+    same action and day without the two bisections that name its stretch)."""
+    by_day = rs.plans_by_day
+    plan = by_day.get((action, day))
+    if plan is None:
+        plan = _plan_on(rs, action, day)
+        if len(by_day) >= MAX_DAYS_REMEMBERED:
+            by_day.clear()
+        by_day[(action, day)] = plan
+    return plan
+
+
+def _plan_on(rs: RuleSet, action: str, day: _dt.date) -> Plan:
     key = (action,) + rs.stretch_key(day)
     plan = rs.plans.get(key)
     if plan is None:

@@ -15,6 +15,7 @@ _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
 _ZERO_OFFSET = 48 * sum(_WEIGHTS)
 _ASCII_DIGITS = frozenset("0123456789")
+_fromiso = _dt.date.fromisoformat
 
 # Shipped examples, golden cases and test inputs use ID numbers whose administrative
 # region code starts with "99": GB/T 2260 assigns no such code, so they are well formed
@@ -51,11 +52,12 @@ def gb11643_valid(s: str) -> bool:
     body, check = s[:17], s[17].upper()
     if not body.isdigit() or check not in _CHECK_CHARS:
         return False
-    total = sum(map(mul, body.encode("ascii"), _WEIGHTS)) - _ZERO_OFFSET
-    if _CHECK_CHARS[total % 11] != check:
+    # Every case with an ID number runs this: one C call each.  The weights are 2^(17-i) mod 11,
+    # and 13 ≡ 2 (mod 11), so Σ dᵢ·wᵢ ≡ 2 · int(body, 13) (mod 11) (body: 17 ASCII digits).
+    if _CHECK_CHARS[2 * int(body, 13) % 11] != check:
         return False
     try:
-        _dt.date(int(s[6:10]), int(s[10:12]), int(s[12:14]))
+        _fromiso(s[6:14])  # YYYYMMDD, 8 ASCII digits: the basic ISO form (Python ≥ 3.11)
     except ValueError:
         return False
     return True

@@ -19,7 +19,6 @@ from __future__ import annotations
 import bisect
 import datetime as _dt
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -35,10 +34,7 @@ from .messages import is_template, placeholders, render
 from .privacy import mask_ids_in_text
 from .workdays import WorkCalendar
 
-_ARTICLE_FILE = re.compile(r"^(\d+)\.ya?ml$")
-_ANNEX_FILE = re.compile(r"^annex-(\d+)\.ya?ml$")
 CALENDAR_WARNING_DAYS = 60  # how early staff are told to add next year's holiday schedule
-_SPECIAL_FILES = {"ruleset.yaml", "parameters.yaml", "definitions.yaml", "index.yaml", "properties.yaml"}
 
 
 def default_rules_dir() -> Path:
@@ -213,6 +209,7 @@ class RuleSet:
     _validator: Any = field(default=None, repr=False)
     _fast_validator: Any = field(default=None, repr=False)
     plans: dict = field(default_factory=dict, repr=False)  # the plan stage's cache (plan.py)
+    plans_by_day: dict = field(default_factory=dict, repr=False)  # (action, day) → its plan (plan.py)
     _reason_models: dict = field(default_factory=dict, repr=False)
     _rendered: dict = field(default_factory=dict, repr=False)  # (rule id, values) → the rule, messages filled in
     _info_model: Any = field(default=None, repr=False)

@@ -89,12 +89,17 @@ def _load_chinese_calendar() -> tuple[dict[date, str], dict[date, str], frozense
         years = frozenset(range(min(holidays).year, max(holidays).year + 1))
     else:  # pragma: no cover - defensive
         years = frozenset()
-    try:
-        from importlib.metadata import version
+    import chinese_calendar
 
-        src = f"chinesecalendar {version('chinesecalendar')}"
-    except Exception:  # pragma: no cover - metadata missing
-        src = "chinesecalendar"
+    found = getattr(chinese_calendar, "__version__", None)  # importlib.metadata is a heavy import at start-up
+    if not isinstance(found, str):  # pragma: no cover - a release without __version__
+        try:
+            from importlib.metadata import version
+
+            found = version("chinesecalendar")
+        except Exception:  # metadata missing
+            found = None
+    src = f"chinesecalendar {found}" if found else "chinesecalendar"
     return holidays, workdays, years, src
 
 

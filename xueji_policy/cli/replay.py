@@ -52,7 +52,7 @@ def _cases(paths: list[Path]):
 
 
 def run(args) -> int:
-    from ..audit import DecisionLog, _salt_for, read_log
+    from ..audit import DecisionLog, read_log, salt_for
     from ..engine import evaluate_dict
     from ..errors import XuejiError
     from ..ioerrors import IOFailure
@@ -64,7 +64,7 @@ def run(args) -> int:
     if not hasher.path.is_file():
         raise IOFailure(f"无法读取决定记录 {args.log}", f"cannot read the decision log {args.log}",
                         FileNotFoundError(2, "No such file or directory"))
-    hasher.salt = _salt_for(hasher.path, create=False)
+    hasher.salt = salt_for(hasher.path, create=False)
     by_hash = {hasher.case_hash(c): c for c in _cases([Path(p) for p in args.cases])}
 
     torn, replayed, missing, changed = [], 0, 0, []

@@ -223,7 +223,7 @@ def _batch_job(state: tuple, job: tuple) -> tuple[bytes, int | None]:
     after ``deadline`` (by the config's clock): (NDJSON bytes, line it stopped at or None)."""
     rs, config = state
     _, items, deadline = job
-    from ..batch import _decode, evaluate_one
+    from ..batch import decode_line, evaluate_one
 
     out: list[bytes] = []
     for n, item in items:
@@ -234,7 +234,7 @@ def _batch_job(state: tuple, job: tuple) -> tuple[bytes, int | None]:
                 result: dict = {"line": n, "error": "too_large", "message": f"此行超过上限 {config.max_body_bytes} 字节",
                                 "message_en": f"line over the {config.max_body_bytes}-byte limit"}
             else:
-                case, err = _decode(bytes(item), n)
+                case, err = decode_line(bytes(item), n)
                 result = err if err is not None else evaluate_one(case, rs, n)
         else:
             result = evaluate_one(item, rs, n)
@@ -253,7 +253,7 @@ def _work(state: tuple, job: tuple) -> Any:
 def _warm(rs) -> None:
     """Import and build, once in the parent, what workers use: a fork then inherits it ready
     (and no worker ever imports a module while another thread of the parent holds a lock)."""
-    from ..batch import _decode, evaluate_one  # noqa: F401
+    from ..batch import decode_line, evaluate_one  # noqa: F401
     from ..engine import evaluate_dict
     from ..explain import decision_text
 

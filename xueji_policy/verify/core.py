@@ -320,17 +320,17 @@ def _obj(enc: Encoder, model, o: SymObj, s: Shape) -> dict:
         val = o._fields.get(name)
         if val is None:
             if name in s.required:
-                out[name] = _filler(fs, name)
+                out[name] = filler(fs, name)
             continue
         has_var = enc.vars.get((f"{o.key}.{name}", "has"))  # v2: none — a complete case states every field read
         if name not in s.required and has_var is not None:
             if not z3.is_true(_value(model, has_var.term)):
                 continue
-        out[name] = _concrete(enc, model, val, fs)
+        out[name] = concrete_value(enc, model, val, fs)
     return out
 
 
-def _concrete(enc: Encoder, model, val: Val, s: Shape):
+def concrete_value(enc: Encoder, model, val: Val, s: Shape):
     if val.kind == "obj":
         if not isinstance(val.ok, bool) and not z3.is_true(_value(model, val.ok)):
             return None
@@ -341,14 +341,14 @@ def _concrete(enc: Encoder, model, val: Val, s: Shape):
         lst: SList = val.v
         n = _value(model, lst.length).as_long()
         assert s.items is not None
-        return [_concrete(enc, model, lst.items[i], s.items) for i in range(n)]
+        return [concrete_value(enc, model, lst.items[i], s.items) for i in range(n)]
     return _scalar(enc, model, val, s)
 
 
-def _filler(s: Shape, name: str):
+def filler(s: Shape, name: str):
     """A valid value for a required field no rule reads."""
     if s.kind == "object":
-        return {k: _filler(v, k) for k, v in s.props.items() if k in s.required}
+        return {k: filler(v, k) for k, v in s.props.items() if k in s.required}
     if s.kind == "array":
         return []
     if s.kind == "enum":

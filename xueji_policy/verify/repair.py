@@ -25,7 +25,7 @@ import z3
 
 from ..errors import XuejiError
 from ..ruleset import RuleSet
-from .core import Universe, _concrete, consistent, decision, encoder, engine_decision
+from .core import Universe, concrete_value, consistent, decision, encoder, engine_decision
 from .encode import OTHER_BASE, Encoder, Val
 from .shape import Shape
 
@@ -174,9 +174,9 @@ def _set(case: dict, toks: list, value, delete: bool, shapes: Shape) -> None:
             continue
         s = s.props[t]
         if not isinstance(cur.get(t), (dict, list)):
-            from .core import _filler
+            from .core import filler
 
-            cur[t] = _filler(s, t)
+            cur[t] = filler(s, t)
         cur = cur[t]
         if s.kind == "array":
             continue
@@ -242,7 +242,7 @@ def _apply(rs: RuleSet, enc: Encoder, case: dict, model, chosen: list[str]) -> R
         before = _lookup(case, toks)
         has = enc.vars.get((key, "has"))
         absent_after = has is not None and not z3.is_true(model.evaluate(has.term, model_completion=True))
-        after = None if absent_after else _concrete(enc, model, val, fs)
+        after = None if absent_after else concrete_value(enc, model, val, fs)
         if isinstance(after, dict) and isinstance(before, dict):
             after = {**before, **after}
         _set(fixed, toks, after, absent_after, enc.shape)
