@@ -176,7 +176,9 @@ async function evaluateCase() {
     out.replaceChildren(el("div", { class: "verdict error", id: "verdict" }, body.title || "出错"), el("p", {}, body.detail || ""), errs);
     return;
   }
-  const parts = [el("div", { class: `verdict ${body.decision}`, id: "verdict" }, `${label("decision", body.decision)}办理`)];
+  // v2: "尚不能决定" stands alone; allow/deny read 准予办理/不予办理
+  const verdict = body.decision === "undetermined" ? label("decision", body.decision) : `${label("decision", body.decision)}办理`;
+  const parts = [el("div", { class: `verdict ${body.decision}`, id: "verdict" }, verdict)];
   if (body.outcome) parts.push(el("p", {}, `结果：${label("outcome", body.outcome)}`));
   const brief = (short.ok && short.body.brief) || [];
   if (brief.length) {
