@@ -87,37 +87,44 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
     rules = plan.forbids + plan.permits
     missing: CalendarError | None = None
     flags: Sequence[Any]
+    three_valued = False
     try:
         flags = plan.decide(data, params)  # two values: every fact the rules read is stated
     except KeyError:  # a fact the rules read is not stated: three values, rule by rule
         flags, missing = _rule_by_rule(rules, data, params)
+        three_valued = True
     except CalendarError:
         # A working day in a year whose schedule is not yet published: decide what does not hang on it.
         flags, missing = _rule_by_rule(rules, data, params)
+        three_valued = True
     except (TypeError, ValueError, AttributeError, OverflowError) as e:  # pragma: no cover - checker guards
         raise EvaluationError(f"规则求值失败：{type(e).__name__}", f"rule evaluation failed: {e}") from None
     n = len(plan.forbids)
-    applied_forbids = [r for r, f in zip(plan.forbids, flags[:n]) if _holds(f)]
-    applied_permits = [r for r, f in zip(plan.permits, flags[n:]) if _holds(f)]
-    # Rules that neither hold nor fail: they hang on an unstated fact (or an unpublished calendar).
     open_rules: list[tuple[Any, Any]] = []
-    if not applied_forbids:
-        open_rules = [(r, f) for r, f in zip(plan.forbids, flags[:n]) if _open(f)]
-        if not applied_permits:
-            open_rules += [(r, f) for r, f in zip(plan.permits, flags[n:]) if _open(f)]
-    if missing is not None and any(f is _CALENDAR for _, f in open_rules):
-        raise _hanging([f for f in flags], rules, missing)
+    if not three_valued:  # the fast path: plain booleans (null read as false)
+        applied_forbids = [r for r, f in zip(plan.forbids, flags) if f]
+        applied_permits = [r for r, f in zip(plan.permits, flags[n:]) if f]
+    else:
+        applied_forbids = [r for r, f in zip(plan.forbids, flags[:n]) if _holds(f)]
+        applied_permits = [r for r, f in zip(plan.permits, flags[n:]) if _holds(f)]
+        # Rules that neither hold nor fail: they hang on an unstated fact (or an unpublished calendar).
+        if not applied_forbids:
+            open_rules = [(r, f) for r, f in zip(plan.forbids, flags[:n]) if _open(f)]
+            if not applied_permits:
+                open_rules += [(r, f) for r, f in zip(plan.permits, flags[n:]) if _open(f)]
+        if missing is not None and any(f is _CALENDAR for _, f in open_rules):
+            raise _hanging([f for f in flags], rules, missing)
 
     # Undetermined: no forbid holds, and either no permit holds but one may, or one holds but a
     # forbid may.  (A forbid that may hold does not matter when no permit can.)
-    undetermined = not applied_forbids and any(
+    undetermined = bool(open_rules) and not applied_forbids and any(
         (r.effect == "forbid") == bool(applied_permits) for r, _ in open_rules)
     if not undetermined:
         open_rules = []
     allow = bool(applied_permits) and not applied_forbids and not undetermined
     reasons = [r.reason for r in applied_forbids]
     if not applied_permits and not undetermined:
-        reasons += [r.reason_unmet for r, f in zip(plan.permits, flags[n:]) if not _open(f)]
+        reasons += [r.reason_unmet for r, f in zip(plan.permits, flags[n:]) if not three_valued or not _open(f)]
     if not allow and not undetermined and not reasons:
         raise EvaluationError(f"操作 {action} 在 {day} 没有生效的许可规则，无法作出决定",
                               f"action {action} has no permit rule in force on {day}")

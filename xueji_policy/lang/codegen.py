@@ -138,7 +138,11 @@ class CodegenError(ValueError):
 class _Gen:
     """Generates one expression string per AST node, sharing hoisted names."""
 
-    def __init__(self, param_values: dict | None = None):
+    def __init__(self, param_values: dict | None = None, lenient: bool = False):
+        # lenient: an absent key reads null instead of raising (a pre-filter that may only
+        # over-report, e.g. the consistency detector: Kleene's "true" holds under every value,
+        # null included, so reading unknowns as null never loses a definite answer).
+        self.lenient = lenient
         # Parameter values known when generating (a plan covers dates with one set of
         # values): they become constants of the function; otherwise read from ``p``.
         self.param_values = param_values
@@ -210,7 +214,9 @@ class _Gen:
         out, there = base, base_present
         present = present or (False,) * len(names)
         for name, default, here in zip(names, defaults, present):
-            if there and (here or default is None):
+            if self.lenient and not (there and here):
+                out = f"_gd({out}, {name!r}, {default!r})"
+            elif there and (here or default is None):
                 out = f"{out}[{name!r}]"
             elif there:
                 out = f"{out}.get({name!r}, {default!r})"
@@ -302,7 +308,7 @@ class _Gen:
         raise CodegenError(f"unbound variable {name!r}")  # the checker guarantees every variable is bound
 
     def g_Field(self, e: A.Field) -> str:
-        code = f"_g({self.expr(e.obj)}, {e.name!r})" if e.default is None else \
+        code = f"_g({self.expr(e.obj)}, {e.name!r})" if e.default is None and not self.lenient else \
             f"_gd({self.expr(e.obj)}, {e.name!r}, {e.default!r})"
         return f"_date({code})" if e.type is not None and e.type.kind == DATE else code
 
@@ -448,12 +454,13 @@ def runtime_namespace(calendar) -> dict:
 
 
 def generate_source(name: str, exprs: list[A.Expr], params: dict | None = None,
-                    labels: list[str] | None = None, dues: list | None = None) -> tuple[str, dict]:
+                    labels: list[str] | None = None, dues: list | None = None,
+                    lenient: bool = False) -> tuple[str, dict]:
     """Source of ``def {name}(c, p=None)``: a tuple with one value per expression; given
     ``labels``, the set of the labels whose expression holds; given ``dues`` (one date
     expression or None per expression), the list of ``(index, due, True)`` of those that hold,
     each due computed only then."""
-    gen = _Gen(params)
+    gen = _Gen(params, lenient)
     bodies = [gen.expr(e) for e in exprs]
     due_bodies = [gen.expr(d) if d is not None else "None" for d in dues] if dues is not None else None
     lines = [f"def {name}(c, p=None):"]
@@ -485,11 +492,11 @@ def generate_source(name: str, exprs: list[A.Expr], params: dict | None = None,
 
 
 def build_function(name: str, exprs: list[A.Expr], calendar, params: dict | None = None,
-                   labels: list[str] | None = None, dues: list | None = None) -> Callable:
+                   labels: list[str] | None = None, dues: list | None = None, lenient: bool = False) -> Callable:
     """Compile the generated source once and return the function (no exec/eval)."""
     if not name.isidentifier():
         raise CodegenError(f"not a function name: {name!r}")
-    source, consts = generate_source(name, exprs, params, labels, dues)
+    source, consts = generate_source(name, exprs, params, labels, dues, lenient)
     try:
         module = compile(source, f"<xueji-policy:{name}>", "exec")
     except (SyntaxError, RecursionError, MemoryError, ValueError) as e:  # pragma: no cover - lifting prevents it
