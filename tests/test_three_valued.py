@@ -237,3 +237,23 @@ def test_an_obligation_that_hangs_on_an_unstated_fact_is_conditional(tmp_path):
     assert owed["renew.teacher_note"]["condition"] == "loan.renewals == 0"
     assert owed["renew.teacher_note"]["needs"] == ["loan.renewals"]
     assert [n["path"] for n in d["needs"]] == ["loan.renewals"]
+
+
+def test_a_residual_reaching_a_decision_is_masked_and_bounded():
+    """What is left of a condition puts known facts in as literals: an ID number among them is
+    masked (第三十二条), and a residual of thousands of terms is cut to fit the decision schema."""
+    from xueji_policy import engine
+    from xueji_policy.lang import ast as A
+    from xueji_policy.lang.kleene import Residual
+    from xueji_policy.privacy import gb11643_check_char
+
+    first17 = "99010420080304003"
+    idn = first17 + gb11643_check_char(first17)
+    shown = engine._shown(Residual(A.Compare("==", A.Path(("u", "x")), A.Literal(idn)), ("u.x",)))
+    assert idn not in shown and shown.startswith("u.x == ")
+    wide = Residual(A.BoolOp("or", tuple(A.Path(("student", f"s{i}")) for i in range(2000))), ())
+    text = engine._shown(wide)
+    assert len(text) == engine.RESIDUAL_MAX and text.endswith("…")
+    schema_max = json.loads((ROOT / "xueji_policy" / "schemas" / "decision.schema.json").read_text("utf-8"))[
+        "properties"]["undecided"]["items"]["properties"]["residual"]["maxLength"]
+    assert engine.RESIDUAL_MAX <= schema_max

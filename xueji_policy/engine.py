@@ -138,7 +138,7 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
     if allow:
         outcome, conditional = _outcome(applied_permits, data, params, {})
         if conditional:
-            extra["conditional_outcomes"] = [{"outcome": v, "condition": res.text() if res is not None else None}
+            extra["conditional_outcomes"] = [{"outcome": v, "condition": _shown(res) if res is not None else None}
                                              for v, res, _ in conditional]
             hanging += [(rule, res) for _, res, rule in conditional if res is not None]
         for r in applied_permits:
@@ -153,7 +153,7 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
                      "due": due.isoformat() if isinstance(due, _dt.date) else None}
             unknown = [x for x in (cond, due) if type(x) is Residual]
             if type(cond) is Residual:  # applies only if what is left of its condition holds
-                entry["condition"] = cond.text()
+                entry["condition"] = _shown(cond)
                 entry["approvals"] = _ordered_approvals(set(r.approvals))
             else:
                 approvals.update(r.approvals)
@@ -166,7 +166,7 @@ def evaluate_dict(case: dict | Case, *, ruleset: RuleSet | None = None, explain:
         extra["needs"] = _needs(hanging)
     if undetermined:
         extra["undecided"] = [{"rule": r.id, "cite": r.cite_text, "effect": r.effect,
-                               "residual": f.text() if type(f) is Residual else None} for r, f in open_rules]
+                               "residual": _shown(f) if type(f) is Residual else None} for r, f in open_rules]
 
     case_id = data.get("case_id")
     decision = {
@@ -212,6 +212,16 @@ def _outcome(permits: Iterable, data: dict, params: dict, env: dict) -> tuple[st
                     return None, conditional
                 return o.value, []
     return None, conditional
+
+
+# A residual puts known facts in as literals: it is masked like every output (第三十二条), and bounded
+# (a quantifier over two 64-item lists can leave thousands of terms; the decision schema allows 20,000).
+RESIDUAL_MAX = 4000
+
+
+def _shown(res: Residual) -> str:
+    text = mask_ids_in_text(res.text())
+    return text if len(text) <= RESIDUAL_MAX else text[: RESIDUAL_MAX - 1] + "…"
 
 
 def _holds(f: Any) -> bool:

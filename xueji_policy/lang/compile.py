@@ -140,8 +140,7 @@ class Compiler:
             elif default is not None:
                 y = default
             else:
-                where = origin(c, p, v) + (name,)
-                return Residual(A.Path(where, root="case"), (".".join(where),))
+                return _unstated(origin(c, p, v) + (name,))
             return _fromiso(y) if is_date and type(y) is str else y
 
         return field
@@ -380,6 +379,11 @@ def member_key(x):
     return x
 
 
+def _unstated(where: tuple[str, ...]) -> Residual:
+    """The value of a field the case does not state: itself, needing its own path."""
+    return Residual(A.Path(where, root="case"), (".".join(where),))
+
+
 def _origin(e: A.Expr, fallback: tuple[str, ...]) -> Callable[[dict, dict, dict], tuple[str, ...]]:
     """Where in the case the object ``e`` denotes lives (``student.suspensions[2]``), so that an
     absent field of it is named by a real path; ``fallback`` when it is computed otherwise."""
@@ -443,8 +447,7 @@ def _path_getter(head: str | None, steps: tuple, is_date: bool, base: Fn | None 
                 # forbids those): there is none, it reads null — not an unknown fact.
                 return None
             else:
-                where = prefix + tuple(s for s, _ in steps[: i + 1])
-                return Residual(A.Path(where, root="case"), (".".join(where),))
+                return _unstated(prefix + tuple(s for s, _ in steps[: i + 1]))
         if is_date and type(x) is str:
             return _fromiso(x)
         return x
