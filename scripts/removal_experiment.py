@@ -3,7 +3,8 @@
 allowed, and count what the engine answers.  Under contract v2 no allow may rest on an unstated
 fact the deciding rules read: an allow that survives a removal is one where the fact was not
 needed (every forbid and the deciding permit are settled without it, checked here by the
-three-valued closures).  ``python scripts/removal_experiment.py``"""
+three-valued closures).  ``python scripts/removal_experiment.py``; tests/test_three_valued.py runs it and
+borrows its two helpers (``leaf_paths``, ``remove``)."""
 
 from __future__ import annotations
 
@@ -35,17 +36,23 @@ def leaf_paths(x, prefix=""):
 
 
 def remove(case, path):
+    """Leave the key at ``path`` (``a.b[0].c``) out of the case; nothing if it is gone already."""
     *head, last = path.split(".")
     x = case
-    for s in head:
-        name, _, idx = s.partition("[")
-        x = x[name]
-        if idx:
-            x = x[int(idx[:-1])]
-    x.pop(last, None)
+    try:
+        for s in head:
+            name, _, idx = s.partition("[")
+            x = x[name]
+            if idx:
+                x = x[int(idx[:-1])]
+    except (KeyError, IndexError, TypeError):
+        return
+    if isinstance(x, dict):
+        x.pop(last, None)
 
 
-def main() -> int:
+def run() -> tuple[Counter, list[str]]:
+    """(what the engine answered, counted; the removals whose allow rests on the removed fact)."""
     rs = default_ruleset()
     counts: Counter = Counter()
     resting = []
@@ -70,6 +77,11 @@ def main() -> int:
                 permit_holds = any(v is True for r, v in flags if r.effect == "permit")
                 if not (forbids_settled and permit_holds):
                     resting.append(f"{f.name}: {p}")
+    return counts, resting
+
+
+def main() -> int:
+    counts, resting = run()
     for k, n in counts.most_common():
         print(f"{n:5d}  {k}")
     print(f"allow resting on an unstated fact: {len(resting)}")
