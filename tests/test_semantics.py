@@ -127,16 +127,9 @@ UNKNOWN_TABLE = [
 ]
 
 
-def _utype_of(expr: str):
-    scope = Scope(case=schema_to_type(USCHEMA), params={"cap": T_INT, "md": T_MONTHDAY})
-    ast = parse_expr(expr, Source(expr))
-    check_expr(ast, scope, Source(expr), expect=None)
-    return ast
-
-
 @pytest.mark.parametrize(("expr", "expected"), UNKNOWN_TABLE, ids=[e for e, _ in UNKNOWN_TABLE])
 def test_unknown_facts_follow_kleene_logic(expr, expected):
-    ast = _utype_of(expr)
+    ast = _type_of(expr, USCHEMA)
     cal = default_calendar(None)
     got = Compiler(cal).compile(ast)(UCASE, PARAMS, {})
     fast = build_function("f", [ast], cal, PARAMS)
@@ -154,8 +147,8 @@ def test_unknown_facts_follow_kleene_logic(expr, expected):
             pass  # or it met the unknown first and hands over
 
 
-def _type_of(expr: str):
-    scope = Scope(case=schema_to_type(SCHEMA), params={"cap": T_INT, "md": T_MONTHDAY})
+def _type_of(expr: str, schema: dict = SCHEMA):
+    scope = Scope(case=schema_to_type(schema), params={"cap": T_INT, "md": T_MONTHDAY})
     ast = parse_expr(expr, Source(expr))
     check_expr(ast, scope, Source(expr), expect=None)
     return ast
